@@ -1,0 +1,172 @@
+"""Engine tables: definitions, instances, the inbox projection of human tasks, message subscriptions,
+the append-only history and incidents."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, UtcDateTime
+
+
+class ProcessDefinition(Base):
+    """One deployed version of an executable process; the parsed spec is serialized once, at deploy."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (
+        UniqueConstraint("key", "version"),
+        UniqueConstraint("key", "content_hash", name="uq_process_definition_key_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)  # the BPMN process id
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(400))
+    #: sha256 over the files this version was built from (the process file, its DMN and called processes)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    #: {file name: XML text} of every file the spec was built from
+    sources: Mapped[dict] = mapped_column(JSON)
+    #: SpiffWorkflow's serialized spec and subprocess specs, as JSON text
+    spec: Mapped[str] = mapped_column(Text)
+    #: names of the messages that start this process
+    message_starts: Mapped[list] = mapped_column(JSON, default=list)
+    #: {element id: form key} of the user tasks, for listing without loading the spec
+    forms: Mapped[dict] = mapped_column(JSON, default=dict)
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deployed_by: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    __table_args__ = (Index("ix_process_instance_key_status", "process_key", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    #: running | incident | suspended | completed | terminated
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    #: the workflow as SpiffWorkflow serializes it, without the spec, compacted to its live work
+    state: Mapped[str] = mapped_column(Text)
+    #: optimistic lock: every save is UPDATE ... WHERE lock_version = the version that was loaded
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: earliest due time of the instance's waiting timers, for the scheduler
+    next_timer_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    started_by: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class HumanTask(Base):
+    """The inbox row of a ready user or manual task (a projection of the workflow state)."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "spiff_task_id"),
+        Index("ix_human_task_status_assignee", "status", "assignee"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(400))
+    form_key: Mapped[str | None] = mapped_column(String(200))
+    #: the BPMN lane the task is drawn in; lanes map to groups
+    lane: Mapped[str | None] = mapped_column(String(200))
+    #: candidates as lists too, so a permission check needs no extra query (the lane is one of the groups)
+    candidate_users: Mapped[list] = mapped_column(JSON, default=list)
+    candidate_groups: Mapped[list] = mapped_column(JSON, default=list)
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=50)
+    #: open | completed | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    completed_by: Mapped[str | None] = mapped_column(String(200))
+
+    candidates: Mapped[list["TaskCandidate"]] = relationship(cascade="all, delete-orphan", lazy="raise")
+
+
+class TaskCandidate(Base):
+    """One candidate (user or group) of an open human task, for indexed inbox queries."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (
+        Index("ix_task_candidate_user", "user_name"),
+        Index("ix_task_candidate_group", "group_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), index=True)
+    user_name: Mapped[str | None] = mapped_column(String(200))
+    group_name: Mapped[str | None] = mapped_column(String(200))
+
+
+class MessageSubscription(Base):
+    """An instance waiting for a message, keyed by message name and canonical correlation values."""
+
+    __tablename__ = "message_subscription"
+    __table_args__ = (Index("ix_message_subscription_lookup", "message_name", "correlation_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    message_name: Mapped[str] = mapped_column(String(200))
+    #: "prop=value&prop2=value2", sorted; "" when the message carries no correlation
+    correlation_key: Mapped[str] = mapped_column(String(1000), default="")
+    element_id: Mapped[str] = mapped_column(String(200))
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class HistoryEvent(Base):
+    """Append-only: what happened to an instance, when, by whom, with which data."""
+
+    __tablename__ = "history_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: started | element_completed | task_completed | task_claimed | message_received | timer_fired |
+    #: incident_raised | retried | migrated | suspended | resumed | terminated | completed
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    element_type: Mapped[str | None] = mapped_column(String(60))
+    spiff_task_id: Mapped[str | None] = mapped_column(String(36))
+    data: Mapped[dict | None] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class Incident(Base):
+    """A failure that stopped an instance at a task; it stays there until retried."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    spiff_task_id: Mapped[str | None] = mapped_column(String(36))
+    error_type: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    open: Mapped[bool] = mapped_column(Boolean, default=True, index=True)

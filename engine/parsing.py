@@ -1,0 +1,297 @@
+"""Deploy-time reading of BPMN and DMN files: safe XML, XSD validation, SpiffWorkflow parsing and the checks
+SpiffWorkflow leaves to us (every expression compiled in the sandbox, forms, operators, call activities).
+
+Every problem becomes a DeployProblem naming the file, the element id and, where the XML has it, the line.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
+from SpiffWorkflow.specs.MultiChoice import MultiChoice
+
+from engine.sandbox import check_source
+from engine.specs import Parser, ServiceTask
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DeployProblem:
+    file: str
+    element_id: str | None
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}"
+        if self.element_id:
+            where += f" [{self.element_id}]"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class ParsedProcess:
+    key: str
+    name: str | None
+    spec: object
+    subprocess_specs: dict
+    files: list[str]
+    forms: dict[str, str] = field(default_factory=dict)
+    message_starts: list[str] = field(default_factory=list)
+
+    def content_hash(self, sources: dict[str, bytes]) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(self.files):
+            digest.update(name.encode() + b"\0" + sources[name] + b"\0")
+        return digest.hexdigest()
+
+
+_SAFE_PARSER_OPTIONS = dict(
+    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+    remove_comments=False,
+)
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def safe_parse(data: bytes, filename: str):
+    """Parse untrusted XML: no DTD, no entities, no network, bounded size. Returns the root element."""
+    if len(data) > MAX_FILE_BYTES:
+        raise _Problem(filename, None, None, f"file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB")
+    if _DOCTYPE.search(data):
+        raise _Problem(filename, None, None,
+                       "DOCTYPE and entity declarations are not allowed in BPMN/DMN files (refused for safety)")
+    parser = etree.XMLParser(**_SAFE_PARSER_OPTIONS)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise _Problem(filename, None, exc.lineno, f"malformed XML: {exc.msg}") from None
+    if root is None:
+        raise _Problem(filename, None, None, "empty document")
+    return root
+
+
+class _Problem(Exception):
+    def __init__(self, file, element_id, line, message):
+        super().__init__(message)
+        self.problem = DeployProblem(file, element_id, line, message)
+
+
+def is_dmn(root) -> bool:
+    return etree.QName(root).localname == "definitions" and "dmn" in (etree.QName(root).namespace or "").lower()
+
+
+class DeploymentReader:
+    """Reads a set of files into parsed processes, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, operators: set[str], forms, dependency_sources=None):
+        self.operators = operators
+        self.forms = forms
+        #: callable(process key) -> {file name: bytes} of an already-deployed process, or None
+        self.dependency_sources = dependency_sources or (lambda key: None)
+        self.problems: list[DeployProblem] = []
+        self.lines: dict[str, dict[str, int]] = {}  # file -> element id -> line
+
+    def read(self, sources: dict[str, bytes]) -> list[ParsedProcess]:
+        parser = Parser(validator=VALIDATOR)
+        roots = {}
+        for name, data in sorted(sources.items()):
+            try:
+                roots[name] = safe_parse(data, name)
+            except _Problem as exc:
+                self.problems.append(exc.problem)
+        for name, root in roots.items():
+            self.lines[name] = {el.get("id"): el.sourceline for el in root.iter() if el.get("id")}
+            self._add(parser, name, root)
+        if self.problems:
+            return []
+        own_keys = [k for k, p in parser.process_parsers.items() if p.filename in roots]
+        self._add_missing_dependencies(parser, sources)
+        processes = []
+        for key in own_keys:
+            if not parser.process_parsers[key].process_executable:
+                continue
+            process = self._parse_process(parser, key)
+            if process is not None:
+                processes.append(process)
+        if not processes and not self.problems:
+            self.problems.append(DeployProblem(", ".join(sorted(sources)) or "(no files)", None, None,
+                                               "no executable process found"))
+        return [] if self.problems else processes
+
+    def _add(self, parser, name, root):
+        try:
+            if is_dmn(root):
+                parser.add_dmn_xml(root, filename=name)
+            else:
+                parser.add_bpmn_xml(root, filename=name)
+        except ValidationException as exc:
+            self.problems.append(self._from_validation(exc, name))
+        except etree.LxmlError as exc:
+            self.problems.append(DeployProblem(name, None, None, str(exc)))
+
+    def _add_missing_dependencies(self, parser, sources):
+        """A call activity may target a process deployed earlier: bring in that process's files."""
+        missing = [d for d in parser.get_process_dependencies() if d and d not in parser.process_parsers]
+        seen = set(sources)
+        while missing:
+            key = missing.pop()
+            extra = self.dependency_sources(key) or {}
+            for name, data in extra.items():
+                if name in seen:
+                    continue
+                seen.add(name)
+                sources[name] = data
+                root = safe_parse(data, name)
+                self.lines[name] = {el.get("id"): el.sourceline for el in root.iter() if el.get("id")}
+                self._add(parser, name, root)
+            missing = [d for d in parser.get_process_dependencies() if d and d not in parser.process_parsers
+                       and d != key and d not in missing]
+
+    def _parse_process(self, parser, key) -> ParsedProcess | None:
+        file = parser.process_parsers[key].filename
+        try:
+            spec = parser.get_spec(key)
+            subprocess_specs = parser.get_subprocess_specs(key)
+        except ValidationException as exc:
+            self.problems.append(self._from_validation(exc, file))
+            return None
+        except Exception as exc:  # SpiffWorkflow raises assorted errors on odd diagrams
+            self.problems.append(DeployProblem(file, None, None, f"cannot parse process {key!r}: {exc}"))
+            return None
+        files = {file}
+        for sub_key in subprocess_specs:
+            sub_parser = parser.process_parsers.get(sub_key)
+            if sub_parser is not None:
+                files.add(sub_parser.filename)
+        process = ParsedProcess(key, parser.process_parsers[key].get_name(), spec, subprocess_specs, [])
+        for s in [spec, *subprocess_specs.values()]:
+            s_file = parser.process_parsers[s.name].filename if s.name in parser.process_parsers else file
+            for task_spec in s.task_specs.values():
+                self._check_task(task_spec, s_file, process, parser, files)
+        process.files = sorted(files)
+        process.message_starts = sorted(
+            ts.event_definition.name for ts in spec.task_specs.values()
+            if isinstance(ts, StartEvent) and isinstance(getattr(ts, "event_definition", None),
+                                                        MessageEventDefinition))
+        return process
+
+    def _check_task(self, task_spec, file, process, parser, files):
+        element = getattr(task_spec, "bpmn_id", None) or task_spec.name
+
+        def check(source, mode, what):
+            if source is None or not str(source).strip():
+                return
+            for message in check_source(str(source), mode):
+                self._problem(file, element, f"{what}: {message}")
+
+        check(getattr(task_spec, "script", None), "exec", "script")
+        check(getattr(task_spec, "prescript", None), "exec", "pre-script")
+        check(getattr(task_spec, "postscript", None), "exec", "post-script")
+        if isinstance(task_spec, MultiChoice):
+            for condition, target in task_spec.cond_task_specs:
+                if condition is not None:
+                    check(getattr(condition, "args", [condition])[0], "eval", f"condition to {target}")
+        for attr in ("condition", "cardinality"):
+            value = getattr(task_spec, attr, None)
+            if isinstance(value, str):
+                check(value, "eval", attr)
+        definition = getattr(task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition):
+            check(definition.expression, "eval", "timer expression")
+        if isinstance(definition, MessageEventDefinition):
+            check(getattr(definition, "expression", None), "eval", "message payload expression")
+            for prop in [*definition.correlation_properties, *getattr(definition, "process_correlations", [])]:
+                check(prop.retrieval_expression, "eval", f"correlation property {prop.name}")
+        if isinstance(task_spec, ServiceTask):
+            if task_spec.operation_name not in self.operators:
+                known = ", ".join(sorted(self.operators)) or "none"
+                self._problem(file, element,
+                              f"service-task operator {task_spec.operation_name!r} is not registered "
+                              f"(registered: {known})")
+            for name, param in task_spec.operation_params.items():
+                check(param.get("value"), "eval", f"parameter {name}")
+        if isinstance(task_spec, (UserTask, ManualTask)):
+            form_key = form_key_of(task_spec)
+            if form_key:
+                process.forms[element] = form_key
+                for message in self.forms.problems(form_key):
+                    self._problem(file, element, message)
+            for prop in ("dueDate", "assignee", "candidateUsers", "candidateGroups", "priority"):
+                value = properties_of(task_spec).get(prop)
+                if value and prop != "priority" or (prop == "priority" and value and not value.isdigit()):
+                    check(value, "eval", f"{prop} expression")
+        dmn = getattr(task_spec, "dmnEngine", None)
+        if dmn is not None:
+            self._check_decision_table(dmn.decision_table, parser, files)
+        if isinstance(task_spec, SubWorkflowTask) and task_spec.spec not in process.subprocess_specs:
+            self._problem(file, element, f"called process {task_spec.spec!r} not found")
+
+    def _check_decision_table(self, table, parser, files):
+        dmn_parser = next((p for p in parser.dmn_parsers.values() if p.decision.decisionTables
+                           and p.decision.decisionTables[0] is table), None)
+        file = dmn_parser.filename if dmn_parser is not None else "(DMN)"
+        files.add(file)
+        for inp in table.inputs:
+            if inp.expression:
+                for message in check_source(inp.expression, "eval"):
+                    self._problem(file, inp.id, f"input expression: {message}")
+        for rule in table.rules:
+            for entry in rule.inputEntries:
+                for lhs in entry.lhs:
+                    if lhs and not _dmn_match_compiles(entry.input.expression or "x", lhs):
+                        self._problem(file, entry.id, f"rule {rule.row_number}: cannot compile test {lhs!r}")
+            for entry in rule.outputEntries:
+                if entry.text:
+                    for message in check_source(entry.text, "eval"):
+                        self._problem(file, entry.id, f"rule {rule.row_number} output: {message}")
+
+    def _problem(self, file, element_id, message):
+        line = self.lines.get(file, {}).get(element_id)
+        self.problems.append(DeployProblem(file, element_id, line, message))
+
+    def _from_validation(self, exc: ValidationException, default_file: str) -> DeployProblem:
+        file = exc.file_name or default_file
+        element = getattr(exc, "id", None) or None
+        line = getattr(exc, "line_number", None) or self.lines.get(file, {}).get(element)
+        message = str(exc).split("\n")[0]
+        return DeployProblem(file, element, int(line) if line else None, message)
+
+
+def _dmn_match_compiles(input_expr: str, match: str) -> bool:
+    """Mirror SpiffWorkflow's DMNEngine.evaluate: '?' stands for the input, else `==` or an operator prefix."""
+    if "?" in match:
+        return not check_source(match.replace("?", "dmninputexpr"), "eval")
+    return (not check_source(f"({input_expr}) == ({match})", "eval")
+            or not check_source(f"{input_expr} {match}", "eval"))
+
+
+def properties_of(task_spec) -> dict:
+    return (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
+
+
+def form_key_of(task_spec) -> str | None:
+    props = properties_of(task_spec)
+    key = props.get("formKey") or props.get("formJsonSchemaFilename")
+    if key and key.endswith(".json"):
+        key = key[: -len(".json")]
+    return key
+
+
+def is_catching_message(task_spec) -> bool:
+    return isinstance(task_spec, CatchingEvent) and isinstance(
+        getattr(task_spec, "event_definition", None), MessageEventDefinition)

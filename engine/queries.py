@@ -1,0 +1,135 @@
+"""Reads for the CLI, pages and the API: definitions, instances, tasks and one instance in full."""
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import load_only
+from SpiffWorkflow.util.task import TaskState
+
+from core.errors import NotFound
+from engine.models import (
+    HistoryEvent,
+    HumanTask,
+    Incident,
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+)
+from engine.projection import all_tasks, timers
+from engine.values import jsonable
+
+
+def definitions(session) -> list[dict]:
+    rows = session.scalars(select(ProcessDefinition).options(load_only(
+        ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version, ProcessDefinition.name,
+        ProcessDefinition.deployed_at, ProcessDefinition.deployed_by, ProcessDefinition.content_hash,
+        ProcessDefinition.message_starts))
+        .order_by(ProcessDefinition.key, ProcessDefinition.version)).all()
+    return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name,
+             "deployed_at": jsonable(d.deployed_at), "deployed_by": d.deployed_by,
+             "content_hash": d.content_hash[:12], "message_starts": d.message_starts or []} for d in rows]
+
+
+def instances(session, *, status=None, key=None, business_key=None, limit=100) -> list[dict]:
+    query = (select(ProcessInstance, ProcessDefinition.version)
+             .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+             .options(load_only(ProcessInstance.id, ProcessInstance.process_key, ProcessInstance.business_key,
+                                ProcessInstance.status, ProcessInstance.started_at, ProcessInstance.started_by,
+                                ProcessInstance.updated_at, ProcessInstance.next_timer_at,
+                                ProcessInstance.ended_at))
+             .order_by(ProcessInstance.id.desc()).limit(limit))
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    if key:
+        query = query.where(ProcessInstance.process_key == key)
+    if business_key:
+        query = query.where(ProcessInstance.business_key == business_key)
+    return [_instance_summary(i, v) for i, v in session.execute(query).all()]
+
+
+def _instance_summary(instance, version) -> dict:
+    return {"id": instance.id, "key": instance.process_key, "version": version,
+            "business_key": instance.business_key, "status": instance.status,
+            "started_by": instance.started_by, "started_at": jsonable(instance.started_at),
+            "updated_at": jsonable(instance.updated_at), "ended_at": jsonable(instance.ended_at),
+            "next_timer_at": jsonable(instance.next_timer_at)}
+
+
+def tasks(session, *, user=None, groups=(), status="open", instance_id=None, limit=200) -> list[dict]:
+    """Open tasks; for a user, those assigned to them or offered to them or to one of their groups."""
+    query = select(HumanTask).order_by(HumanTask.priority.desc(), HumanTask.id).limit(limit)
+    if status:
+        query = query.where(HumanTask.status == status)
+    if instance_id is not None:
+        query = query.where(HumanTask.instance_id == instance_id)
+    if user is not None:
+        offered = select(TaskCandidate.task_id).where(or_(
+            TaskCandidate.user_name == user,
+            TaskCandidate.group_name.in_(list(groups)) if groups else False))
+        unnamed = ~select(TaskCandidate.id).where(TaskCandidate.task_id == HumanTask.id).exists()
+        query = query.where(or_(HumanTask.assignee == user,
+                                (HumanTask.assignee.is_(None)) & (HumanTask.id.in_(offered) | unnamed)))
+    return [task_dict(t) for t in session.scalars(query).all()]
+
+
+def task_dict(t: HumanTask) -> dict:
+    return {"id": t.id, "instance_id": t.instance_id, "element_id": t.element_id, "name": t.name,
+            "form_key": t.form_key, "lane": t.lane, "assignee": t.assignee,
+            "candidate_users": t.candidate_users, "candidate_groups": t.candidate_groups,
+            "due_at": jsonable(t.due_at), "priority": t.priority, "status": t.status,
+            "created_at": jsonable(t.created_at), "completed_by": t.completed_by,
+            "completed_at": jsonable(t.completed_at)}
+
+
+def show(engine, session, instance_id: int) -> dict:
+    """One instance in full: status, waiting tasks, timers, subscriptions, incidents, history and data."""
+    row = session.execute(select(ProcessInstance, ProcessDefinition.version)
+                          .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+                          .where(ProcessInstance.id == instance_id)).first()
+    if row is None:
+        raise NotFound(f"process instance {instance_id} not found")
+    instance, version = row
+    workflow = engine._workflow(session, instance)
+    result = _instance_summary(instance, version)
+    result["tasks"] = tasks(session, instance_id=instance_id, status="open")
+    result["timers"] = [jsonable(t) for t in timers(workflow)]
+    result["subscriptions"] = [
+        {"message": s.message_name, "correlation": s.correlation_key, "element_id": s.element_id}
+        for s in session.scalars(select(MessageSubscription).where(
+            MessageSubscription.instance_id == instance_id)).all()]
+    result["incidents"] = [
+        {"id": i.id, "element_id": i.element_id, "error_type": i.error_type, "message": i.message,
+         "open": i.open, "created_at": jsonable(i.created_at)}
+        for i in session.scalars(select(Incident).where(Incident.instance_id == instance_id)
+                                 .order_by(Incident.id)).all()]
+    result["history"] = [
+        {"at": jsonable(h.at), "kind": h.kind, "actor": h.actor, "element_id": h.element_id,
+         "data": h.data, "message": h.message}
+        for h in session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
+                                 .order_by(HistoryEvent.id)).all()]
+    result["data"] = jsonable(current_data(workflow))
+    return result
+
+
+def current_data(workflow) -> dict:
+    """The data as the instance sees it now: the workflow's data once ended, else the newest live task's."""
+    if workflow.completed:
+        return dict(workflow.data)
+    live = [t for t in all_tasks(workflow) if not t.has_state(TaskState.FINISHED_MASK)
+            and t.workflow is workflow]
+    if not live:
+        return dict(workflow.data)
+    newest = max(live, key=lambda t: t.last_state_change)
+    return dict(newest.data)
+
+
+def timer_list(engine, session, limit=200) -> list[dict]:
+    rows = session.scalars(select(ProcessInstance).where(ProcessInstance.next_timer_at.is_not(None))
+                           .order_by(ProcessInstance.next_timer_at).limit(limit)).all()
+    found = []
+    for instance in rows:
+        workflow = engine._workflow(session, instance)
+        for timer in timers(workflow):
+            found.append({"instance_id": instance.id, "key": instance.process_key, "status": instance.status,
+                          **jsonable(timer)})
+    return found

@@ -1,0 +1,1 @@
+"""The business domain: one module per area (identity first; crm, sales, finance... follow)."""

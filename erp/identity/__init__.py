@@ -1,0 +1,1 @@
+"""People and the groups they belong to; BPMN lanes name groups."""

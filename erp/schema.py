@@ -1,0 +1,6 @@
+"""Every module that declares tables, imported so Base.metadata knows them (Alembic, tests)."""
+
+
+def all_models() -> None:
+    import engine.models  # noqa: F401
+    import erp.identity.models  # noqa: F401
