@@ -121,6 +121,14 @@ class DeploymentReader:
             return []
         own_keys = [k for k, p in parser.process_parsers.items() if p.filename in roots]
         self._add_missing_dependencies(parser, sources)
+        for name, root in roots.items():
+            for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
+                called = call.get("calledElement")
+                if called not in parser.process_parsers:
+                    self._problem(name, call.get("id"), f"call activity targets process {called!r}, which is "
+                                                        "neither in this deployment nor deployed before")
+        if self.problems:
+            return []
         processes = []
         for key in own_keys:
             if not parser.process_parsers[key].process_executable:
@@ -268,7 +276,8 @@ class DeploymentReader:
         file = exc.file_name or default_file
         element = getattr(exc, "id", None) or None
         line = getattr(exc, "line_number", None) or self.lines.get(file, {}).get(element)
-        message = str(exc).split("\n")[0]
+        message = (str(exc).split("\n")[0].replace("{%s}" % BPMN_NS, "bpmn:")
+                   .replace("{http://spiffworkflow.org/bpmn/schema/1.0/core}", "spiffworkflow:"))
         return DeployProblem(file, element, int(line) if line else None, message)
 
 
