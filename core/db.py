@@ -100,10 +100,8 @@ class Database:
         session = (self._readonly_sessions if readonly else self._sessions)()
         try:
             yield session
-            if readonly:
-                session.rollback()
-            else:
-                session.commit()
+            if not readonly:
+                session.commit()  # read-only work ends in close(), which rolls back without expiring objects
         except OperationalError as exc:
             session.rollback()
             if _is_lock_conflict(exc):

@@ -432,9 +432,8 @@ class Engine:
     def _incident(self, step: _Step, exc: Exception, task) -> None:
         if task is None:
             task = next((t for t in all_tasks(step.workflow) if t.state == TaskState.ERROR), None)
-        cause = getattr(exc, "exception", None) or exc.__cause__
-        error_type = type(cause).__name__ if cause is not None and type(exc).__name__.startswith(
-            "Workflow") else type(exc).__name__
+        # SpiffWorkflow wraps errors in diagram code; report the original error's type
+        error_type = getattr(exc, "error_type", None) or type(exc).__name__
         message = str(exc)
         notes = getattr(exc, "__notes__", None)
         if notes:

@@ -29,32 +29,44 @@ class ServiceTask(SpiffServiceTask):
         try:
             result = task.workflow.script_engine.call_operator(task, self.operation_name, params)
         except Exception as exc:
-            if not _has_error_boundary(task):
-                raise
-            _throw_bpmn_error(task, exc)
+            boundary = _catching_error_boundary(task, _error_code(exc))
+            if boundary is None:
+                raise  # no boundary catches it: an incident, which can be retried
+            _throw_bpmn_error(task, exc, boundary)
             return None  # the boundary event takes over and cancels this task
         task.data[self.result_variable] = result
         return True
 
 
-def _has_error_boundary(task) -> bool:
+def _error_code(exc: Exception) -> str:
+    """A BpmnError carries its code; any other exception is known by its class name."""
+    return exc.code if isinstance(exc, BpmnError) else type(exc).__name__
+
+
+def _catching_error_boundary(task, code: str):
+    """The error event definition of a boundary event on `task` that catches `code`, if any."""
     parent = task.parent
     if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
-        return False
-    return any(
-        isinstance(getattr(sibling.task_spec, "event_definition", None), ErrorEventDefinition)
-        for sibling in parent.children
-        if sibling is not task
-    )
+        return None
+    for sibling in parent.children:
+        definition = getattr(sibling.task_spec, "event_definition", None)
+        if sibling is not task and isinstance(definition, ErrorEventDefinition) and definition.code in (None, code):
+            return definition
+    return None
 
 
-def _throw_bpmn_error(task, exc: Exception) -> None:
-    code = exc.code if isinstance(exc, BpmnError) else type(exc).__name__
+def _throw_bpmn_error(task, exc: Exception, boundary) -> None:
+    code = _error_code(exc)
     payload = {"error_code": code, "error_message": str(exc)}
     if isinstance(exc, BpmnError):
         payload.update(exc.data)
-    definition = ErrorEventDefinition(code, code=code)
+    # thrown with the catcher's own definition class: SpiffWorkflow matches events by class and code
+    definition = type(boundary)(boundary.name, code=code)
     task.workflow.top_workflow.catch(BpmnEvent(definition, payload=payload, target=task.workflow))
+    if getattr(boundary, "variable", None) is None:  # no variable named in the diagram: merge into the data
+        for sibling in task.parent.children:
+            if getattr(sibling.task_spec, "event_definition", None) is boundary:
+                sibling.data.update(payload)
 
 
 class Parser(SpiffBpmnParser):
