@@ -128,7 +128,7 @@ def timers(workflow) -> list[dict]:
             continue
         due = timer_due(task)
         found.append({"element_id": element_id(task), "spiff_task_id": str(task.id), "due_at": due,
-                      "kind": type(definition).__name__.replace("EventDefinition", "")})
+                      "kind": type(definition).__name__.replace("TimerEventDefinition", "").replace("TimeDate", "Date") or "Timer"})
     return found
 
 

@@ -263,7 +263,9 @@ class Engine:
             if not waiting:
                 continue
             step = _Step(session, instance, workflow, user)
-            workflow.catch(BpmnEvent(waiting[0].task_spec.event_definition, payload=payload,
+            # the correlation values travel with the message (SpiffWorkflow reads them from the payload)
+            workflow.catch(BpmnEvent(waiting[0].task_spec.event_definition,
+                                     payload={**(correlation or {}), **payload},
                                      correlations={k: dict(v) for k, v in workflow.correlations.items()}))
             self._merge_message_payload(workflow, name, payload, waiting)
             step.event("message_received", task=waiting[0], data={"name": name, "correlation": correlation or {},
