@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
@@ -49,19 +48,10 @@ def running(ctx: RunContext):
         _current.reset(token)
 
 
-SCRIPT_GLOBALS = {
-    "Decimal": Decimal,
-    "ROUND_HALF_UP": ROUND_HALF_UP,
-    "date": date,
-    "datetime": datetime,
-    "timedelta": timedelta,
-    "timezone": timezone,
-}
-
-
 class ScriptEngine(PythonScriptEngine):
     def __init__(self, operators: OperatorRegistry, cpu_seconds: float = 2.0):
-        super().__init__(environment=SandboxedEnvironment(dict(SCRIPT_GLOBALS), cpu_seconds=cpu_seconds))
+        # the sandbox itself offers Decimal, date, datetime, timedelta and timezone to scripts
+        super().__init__(environment=SandboxedEnvironment(cpu_seconds=cpu_seconds))
         self.operators = operators
 
     def validate(self, expression):
