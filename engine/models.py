@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime
 
@@ -68,8 +68,6 @@ class ProcessInstance(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
-    __mapper_args__ = {"version_id_col": lock_version}
-
 
 class HumanTask(Base):
     """The inbox row of a ready user or manual task (a projection of the workflow state)."""
@@ -101,7 +99,6 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_by: Mapped[str | None] = mapped_column(String(200))
 
-    candidates: Mapped[list["TaskCandidate"]] = relationship(cascade="all, delete-orphan", lazy="raise")
 
 
 class TaskCandidate(Base):

@@ -7,9 +7,8 @@ import traceback
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session, load_only
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
@@ -21,15 +20,7 @@ from core import clock
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.compaction import compact
 from engine.errors import InstanceNotActive, MessageNotDelivered
-from engine.models import (
-    HistoryEvent,
-    HumanTask,
-    Incident,
-    MessageSubscription,
-    ProcessDefinition,
-    ProcessInstance,
-    TaskCandidate,
-)
+from engine.models import HumanTask, Incident, MessageSubscription, ProcessDefinition, ProcessInstance
 from engine.operators import OperatorRegistry
 from engine.projection import (
     INBOX_FLAG,
@@ -46,9 +37,34 @@ from engine.projection import (
 )
 from engine.script_engine import RunContext, ScriptEngine, running
 from engine.serialization import SpecCache, dump_state, load_state
+from engine.store import (
+    InstanceRecord,
+    INSTANCE_COLUMNS,
+    fetch_instance,
+    finish_task,
+    insert_history,
+    insert_human_tasks,
+    insert_incidents,
+    insert_instance,
+    insert_subscriptions,
+    record_from,
+    update_instance,
+)
 from engine.values import jsonable
 
 RECORDED_FLAG = "erp_h"
+_TASK_COLUMNS = [HumanTask.__table__.c[name] for name in (
+    "id", "instance_id", "spiff_task_id", "element_id", "form_key", "status", "assignee", "candidate_users",
+    "candidate_groups")]
+_definitions = ProcessDefinition.__table__
+_LATEST_DEFINITION = (select(_definitions.c.id, _definitions.c.key, _definitions.c.version)
+                      .where(_definitions.c.key == bindparam("key"))
+                      .order_by(_definitions.c.version.desc()).limit(1))
+_SELECT_TASK = (select(*_TASK_COLUMNS, *INSTANCE_COLUMNS)
+                .join_from(HumanTask.__table__, ProcessInstance.__table__,
+                           ProcessInstance.__table__.c.id == HumanTask.__table__.c.instance_id)
+                .where(HumanTask.__table__.c.id == bindparam("task_id")))
+
 ACTIVE = ("running", "incident")
 COMPACT_EVERY = 40  # completed tasks between compactions inside one engine run
 
@@ -64,21 +80,22 @@ class _UncaughtError(Exception):
 class _Step:
     """One load → run → save of an instance inside the caller's transaction."""
 
-    def __init__(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, actor: str | None):
+    def __init__(self, session: Session, instance: InstanceRecord, workflow: BpmnWorkflow, actor: str | None):
         self.session = session
         self.instance = instance
         self.workflow = workflow
         self.actor = actor
-        self.history: list[HistoryEvent] = []
+        self.history: list[dict] = []
         self.completed_inbox: set[str] = set()
         self.inbox_before = {str(t.id) for t in ready_human_tasks(workflow) if t.internal_data.get(INBOX_FLAG)}
         self.subscribed_before = {str(t.id) for t in waiting_message_tasks(workflow)
                                   if t.internal_data.get(SUBSCRIBED_FLAG)}
         self.thrown_messages: list = []
-        self.incidents: list[Incident] = []
+        self.incidents: list[dict] = []
+        self.finish_task: dict | None = None  # the inbox row this step completes
 
     def event(self, kind, *, task=None, element=None, data=None, message=None, actor=None):
-        self.history.append(HistoryEvent(
+        self.history.append(dict(
             at=clock.now(), kind=kind, actor=actor if actor is not None else self.actor,
             element_id=element or (element_id(task) if task is not None else None),
             element_type=type(task.task_spec).__name__ if task is not None else None,
@@ -105,12 +122,9 @@ class Engine:
 
         return deploy(self, session, sources, user=user, comment=comment)
 
-    def latest_definition(self, session, key: str) -> ProcessDefinition:
-        definition = session.scalars(
-            select(ProcessDefinition)
-            .options(load_only(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version))
-            .where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()).limit(1)
-        ).first()
+    def latest_definition(self, session, key: str):
+        """(id, key, version) of the newest version of `key`."""
+        definition = session.connection().execute(_LATEST_DEFINITION, {"key": key}).first()
         if definition is None:
             raise NotFound(f"no process definition with key {key!r} is deployed")
         return definition
@@ -120,14 +134,15 @@ class Engine:
             select(ProcessDefinition.spec).where(ProcessDefinition.id == definition_id)))
 
     def start(self, session, key: str, data: dict | None = None, *, business_key: str | None = None,
-              user: str | None = None, version: int | None = None, message=None) -> ProcessInstance:
+              user: str | None = None, version: int | None = None, message=None) -> InstanceRecord:
         """Start the latest (or the given) version of process `key` and run it to its first wait state."""
         if data is not None and not isinstance(data, dict):
             raise InvalidInput("start data must be a JSON object")
         if version is None:
             definition = self.latest_definition(session, key)
         else:
-            definition = session.scalars(select(ProcessDefinition).options(load_only(ProcessDefinition.id))
+            definition = session.execute(select(ProcessDefinition.id, ProcessDefinition.key,
+                                                ProcessDefinition.version)
                                          .where(ProcessDefinition.key == key,
                                                 ProcessDefinition.version == version)).first()
             if definition is None:
@@ -137,8 +152,9 @@ class Engine:
         start_task = next(t for t in workflow.tasks.values() if t.state == TaskState.READY)
         start_task.data.update(data or {})
         now = clock.now()
-        instance = ProcessInstance(definition_id=definition.id, process_key=key, business_key=business_key,
-                                   status="running", state="", started_by=user, started_at=now, updated_at=now)
+        instance = InstanceRecord(id=None, definition_id=definition.id, process_key=key, business_key=business_key,
+                                  status="running", state="", lock_version=1, started_by=user, started_at=now,
+                                  updated_at=now)
         step = _Step(session, instance, workflow, user)
         step.event("started", data=data or {}, message=f"{key} v{definition.version}"
                    + (f" by message {message[0]}" if message else ""))
@@ -151,10 +167,8 @@ class Engine:
         self._save(step)
         return instance
 
-    def load(self, session, instance_id: int) -> tuple[ProcessInstance, BpmnWorkflow]:
-        instance = session.get(ProcessInstance, instance_id)
-        if instance is None:
-            raise NotFound(f"process instance {instance_id} not found")
+    def load(self, session, instance_id: int) -> tuple[InstanceRecord, BpmnWorkflow]:
+        instance = fetch_instance(session, instance_id)
         return instance, self._workflow(session, instance)
 
     def _workflow(self, session, instance) -> BpmnWorkflow:
@@ -170,28 +184,34 @@ class Engine:
         if task.assignee and task.assignee != user:
             raise Conflict(f"task {task_id} is already claimed by {task.assignee}")
         self._check_candidate(session, task, user)
-        task.assignee, task.claimed_at = user, clock.now()
-        session.add(HistoryEvent(instance_id=task.instance_id, at=clock.now(), kind="task_claimed", actor=user,
-                                 element_id=task.element_id, spiff_task_id=task.spiff_task_id))
+        claimed = session.execute(update(HumanTask).where(
+            HumanTask.id == task_id, HumanTask.status == "open",
+            (HumanTask.assignee.is_(None)) | (HumanTask.assignee == user)).values(
+            assignee=user, claimed_at=clock.now()))
+        if claimed.rowcount != 1:
+            raise Conflict(f"task {task_id} was claimed or completed by someone else just now")
+        insert_history(session, task.instance_id, [dict(at=clock.now(), kind="task_claimed", actor=user,
+                                                        element_id=task.element_id,
+                                                        spiff_task_id=task.spiff_task_id)])
         return task
 
     def unclaim(self, session, task_id: int, user: str) -> HumanTask:
         task = self._open_task(session, task_id)
         if task.assignee != user:
             raise PermissionDenied(f"task {task_id} is not claimed by {user}")
-        task.assignee, task.claimed_at = None, None
-        session.add(HistoryEvent(instance_id=task.instance_id, at=clock.now(), kind="task_unclaimed",
-                                 actor=user, element_id=task.element_id, spiff_task_id=task.spiff_task_id))
+        session.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.assignee == user)
+                        .values(assignee=None, claimed_at=None))
+        insert_history(session, task.instance_id, [dict(at=clock.now(), kind="task_unclaimed", actor=user,
+                                                        element_id=task.element_id,
+                                                        spiff_task_id=task.spiff_task_id)])
         return task
 
-    def complete(self, session, task_id: int, data: dict | None, user: str) -> ProcessInstance:
+    def complete(self, session, task_id: int, data: dict | None, user: str) -> InstanceRecord:
         """Complete a human task with the submitted data and run the instance to its next wait state."""
-        row = session.execute(select(HumanTask, ProcessInstance)
-                              .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                              .where(HumanTask.id == task_id)).first()
+        row = session.connection().execute(_SELECT_TASK, {"task_id": task_id}).first()
         if row is None:
             raise NotFound(f"task {task_id} not found")
-        task, instance = row
+        task, instance = row, record_from(row[len(_TASK_COLUMNS):])
         if task.status != "open":
             raise Conflict(f"task {task_id} is already {task.status}")
         if instance.status not in ACTIVE:
@@ -211,7 +231,7 @@ class Engine:
             spiff_task.task_spec, "add_data_from_form") else spiff_task.update_data(data)
         spiff_task.run()
         step.completed_inbox.add(task.spiff_task_id)
-        task.status, task.completed_at, task.completed_by = "completed", clock.now(), user
+        step.finish_task = {"id": task.id, "user": user}
         step.event("task_completed", task=spiff_task, data=data)
         self._run(step)
         self._save(step)
@@ -293,10 +313,9 @@ class Engine:
         return {"message": name, "correlation": correlation or {}, "delivered_to": delivered, "started": started}
 
     def _message_start_definitions(self, session, name):
-        rows = session.scalars(select(ProcessDefinition).options(load_only(
-            ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version,
-            ProcessDefinition.message_starts))).all()
-        latest: dict[str, ProcessDefinition] = {}
+        rows = session.execute(select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version,
+                                      ProcessDefinition.message_starts)).all()
+        latest = {}
         for d in rows:
             if d.key not in latest or d.version > latest[d.key].version:
                 latest[d.key] = d
@@ -340,15 +359,17 @@ class Engine:
 
     # ------------------------------------------------------------------ incidents and administration
 
-    def retry(self, session, instance_id: int, user: str | None = None) -> ProcessInstance:
+    def retry(self, session, instance_id: int, user: str | None = None) -> InstanceRecord:
         instance, workflow = self.load(session, instance_id)
-        incidents = session.scalars(select(Incident).where(Incident.instance_id == instance_id,
-                                                           Incident.open.is_(True))).all()
+        if instance.status == "suspended":
+            raise InstanceNotActive(f"instance {instance_id} is suspended; resume it first")
+        incidents = session.execute(select(Incident.id, Incident.error_type).where(
+            Incident.instance_id == instance_id, Incident.open.is_(True))).all()
         if not incidents:
             raise Conflict(f"instance {instance_id} has no open incident")
         step = _Step(session, instance, workflow, user)
-        for incident in incidents:
-            incident.open, incident.resolved_at, incident.resolved_by = False, clock.now(), user
+        session.execute(update(Incident).where(Incident.id.in_([i.id for i in incidents]))
+                        .values(open=False, resolved_at=clock.now(), resolved_by=user))
         for task in all_tasks(workflow):
             if task.state == TaskState.ERROR:
                 task._set_state(TaskState.READY)  # SpiffWorkflow has no public "retry" for a failed task
@@ -358,21 +379,24 @@ class Engine:
         self._save(step)
         return instance
 
-    def suspend(self, session, instance_id: int, user: str | None = None) -> ProcessInstance:
-        instance = self._instance(session, instance_id)
+    def suspend(self, session, instance_id: int, user: str | None = None) -> InstanceRecord:
+        instance = fetch_instance(session, instance_id)
         if instance.status not in ACTIVE:
             raise InstanceNotActive(f"instance {instance_id} is {instance.status}")
-        instance.status, instance.updated_at = "suspended", clock.now()
-        session.add(HistoryEvent(instance_id=instance_id, at=clock.now(), kind="suspended", actor=user))
-        return instance
+        return self._set_status(session, instance, "suspended", "suspended", user)
 
-    def resume(self, session, instance_id: int, user: str | None = None) -> ProcessInstance:
-        instance = self._instance(session, instance_id)
+    def resume(self, session, instance_id: int, user: str | None = None) -> InstanceRecord:
+        instance = fetch_instance(session, instance_id)
         if instance.status != "suspended":
             raise Conflict(f"instance {instance_id} is {instance.status}, not suspended")
-        instance.status = "incident" if self._has_open_incident(session, instance_id) else "running"
-        instance.updated_at = clock.now()
-        session.add(HistoryEvent(instance_id=instance_id, at=clock.now(), kind="resumed", actor=user))
+        status = "incident" if self._has_open_incident(session, instance_id) else "running"
+        return self._set_status(session, instance, status, "resumed", user)
+
+    @staticmethod
+    def _set_status(session, instance, status, kind, user, message=None) -> InstanceRecord:
+        instance.status, instance.updated_at = status, clock.now()
+        update_instance(session, instance)
+        insert_history(session, instance.id, [dict(at=clock.now(), kind=kind, actor=user, message=message)])
         return instance
 
     def terminate(self, session, instance_id: int, user: str | None = None, reason: str | None = None):
@@ -380,22 +404,12 @@ class Engine:
         if instance.status in ("completed", "terminated"):
             raise InstanceNotActive(f"instance {instance_id} is already {instance.status}")
         workflow.cancel()
-        now = clock.now()
         instance.state = dump_state(workflow)
-        instance.status, instance.ended_at, instance.updated_at, instance.next_timer_at = \
-            "terminated", now, now, None
+        instance.ended_at, instance.next_timer_at = clock.now(), None
         session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == "open")
                         .values(status="cancelled"))
         session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance_id))
-        session.add(HistoryEvent(instance_id=instance_id, at=now, kind="terminated", actor=user, message=reason))
-        self._flush(session)
-        return instance
-
-    def _instance(self, session, instance_id) -> ProcessInstance:
-        instance = session.get(ProcessInstance, instance_id)
-        if instance is None:
-            raise NotFound(f"process instance {instance_id} not found")
-        return instance
+        return self._set_status(session, instance, "terminated", "terminated", user, reason)
 
     @staticmethod
     def _has_open_incident(session, instance_id) -> bool:
@@ -440,10 +454,10 @@ class Engine:
         notes = getattr(exc, "__notes__", None)
         if notes:
             message += " (" + "; ".join(notes) + ")"
-        incident = Incident(element_id=element_id(task) if task is not None else None,
-                            spiff_task_id=str(task.id) if task is not None else None,
-                            error_type=error_type, message=message, created_at=clock.now(),
-                            details="".join(traceback.format_exception(exc))[-8000:])
+        incident = dict(element_id=element_id(task) if task is not None else None,
+                        spiff_task_id=str(task.id) if task is not None else None,
+                        error_type=error_type, message=message, created_at=clock.now(), open=True,
+                        details="".join(traceback.format_exception(exc))[-8000:])
         step.instance.status = "incident"
         step.incidents.append(incident)
         step.event("incident_raised", task=task, message=f"{error_type}: {message}")
@@ -473,8 +487,11 @@ class Engine:
             instance.status, instance.ended_at = "completed", now
             step.event("completed", actor="engine")
         if instance.id is None:
-            session.add(instance)
-        self._flush(session)
+            insert_instance(session, instance)
+        else:
+            update_instance(session, instance)
+        if step.finish_task is not None:
+            finish_task(session, step.finish_task["id"], step.finish_task["user"], now)
         if gone:
             session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id,
                                                     HumanTask.spiff_task_id.in_(gone))
@@ -482,10 +499,10 @@ class Engine:
         if unsubscribed:
             session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id,
                                                               MessageSubscription.spiff_task_id.in_(unsubscribed)))
-        for row in [*new_tasks, *new_subs, *step.history, *step.incidents]:
-            row.instance_id = instance.id
-        session.add_all([*new_tasks, *new_subs, *step.history, *step.incidents])
-        self._flush(session)
+        insert_human_tasks(session, instance.id, new_tasks)
+        insert_subscriptions(session, instance.id, new_subs)
+        insert_incidents(session, instance.id, step.incidents)
+        insert_history(session, instance.id, step.history)
         for message in step.thrown_messages:
             self._route_thrown(step, message)
 
@@ -504,11 +521,8 @@ class Engine:
                           "candidate_groups": [task.task_spec.lane] if task.task_spec.lane else [],
                           "candidate_users": []}
                 step.event("task_property_error", task=task, message=str(exc))
-            row = HumanTask(status="open", created_at=now, **fields)
-            row.candidates = ([TaskCandidate(user_name=u) for u in row.candidate_users]
-                              + [TaskCandidate(group_name=g) for g in row.candidate_groups])
             task.internal_data[INBOX_FLAG] = True
-            rows.append(row)
+            rows.append({"status": "open", "created_at": now, **fields})
         still_ready = {str(t.id) for t in ready}
         gone = sorted(step.inbox_before - still_ready - step.completed_inbox)
         return rows, gone
@@ -521,9 +535,9 @@ class Engine:
             if task.internal_data.get(SUBSCRIBED_FLAG):
                 continue
             values = subscription_correlation(task, self.script_engine)
-            rows.append(MessageSubscription(message_name=task.task_spec.event_definition.name,
-                                            correlation_key=correlation_key(values), element_id=element_id(task),
-                                            spiff_task_id=str(task.id), created_at=now))
+            rows.append(dict(message_name=task.task_spec.event_definition.name,
+                             correlation_key=correlation_key(values), element_id=element_id(task),
+                             spiff_task_id=str(task.id), created_at=now))
             task.internal_data[SUBSCRIBED_FLAG] = True
         current = {str(t.id) for t in waiting}
         return rows, sorted(step.subscribed_before - current)
@@ -538,16 +552,8 @@ class Engine:
             self.deliver_message(step.session, name, values, event.payload if isinstance(event.payload, dict)
                                  else {"payload": event.payload}, user=step.actor)
         except MessageNotDelivered as exc:
-            step.session.add(HistoryEvent(instance_id=step.instance.id, at=clock.now(), kind="message_undelivered",
-                                          actor="engine", message=str(exc)))
-
-    @staticmethod
-    def _flush(session) -> None:
-        try:
-            session.flush()
-        except StaleDataError as exc:
-            raise Conflict("the process instance was changed by someone else at the same time; "
-                           "reload and try again") from exc
+            insert_history(step.session, step.instance.id, [dict(at=clock.now(), kind="message_undelivered",
+                                                                 actor="engine", message=str(exc))])
 
 
 def _uuid(text: str):

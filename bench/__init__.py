@@ -1,0 +1,1 @@
+"""Benchmarks: print figures and ratios measured in one run (not tests; never asserted)."""

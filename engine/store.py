@@ -1,0 +1,108 @@
+"""The engine's hot-path reads and writes in SQLAlchemy Core, with statements built once and executed on the
+session's connection: one statement per table per step, the instance row guarded by its lock version."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from sqlalchemy import bindparam, insert, select, update
+
+from core.errors import Conflict, NotFound
+from engine.models import HistoryEvent, HumanTask, Incident, MessageSubscription, ProcessInstance, TaskCandidate
+
+
+@dataclass
+class InstanceRecord:
+    id: int | None
+    definition_id: int
+    process_key: str
+    business_key: str | None
+    status: str
+    state: str
+    lock_version: int
+    started_by: str | None
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None = None
+    next_timer_at: datetime | None = None
+
+
+_instances = ProcessInstance.__table__
+_tasks = HumanTask.__table__
+INSTANCE_COLUMNS = [_instances.c[f.name] for f in fields(InstanceRecord)]
+_WRITABLE = ("status", "state", "updated_at", "ended_at", "next_timer_at")
+
+_SELECT_INSTANCE = select(*INSTANCE_COLUMNS).where(_instances.c.id == bindparam("instance_id"))
+_INSERT_INSTANCE = insert(_instances).returning(_instances.c.id)
+_UPDATE_INSTANCE = (
+    update(_instances)
+    .where(_instances.c.id == bindparam("b_id"), _instances.c.lock_version == bindparam("b_version"))
+    .values(lock_version=bindparam("b_next_version"), **{n: bindparam(n) for n in _WRITABLE}))
+_INSERT_TASK = insert(_tasks).returning(_tasks.c.id)
+_FINISH_TASK = (update(_tasks).where(_tasks.c.id == bindparam("b_id"))
+                .values(status="completed", completed_at=bindparam("completed_at"),
+                        completed_by=bindparam("completed_by")))
+_INSERTS = {model: insert(model.__table__)
+            for model in (HistoryEvent, Incident, MessageSubscription, TaskCandidate)}
+
+
+def record_from(row) -> InstanceRecord:
+    return InstanceRecord(*row)
+
+
+def fetch_instance(session, instance_id: int) -> InstanceRecord:
+    row = session.connection().execute(_SELECT_INSTANCE, {"instance_id": instance_id}).first()
+    if row is None:
+        raise NotFound(f"process instance {instance_id} not found")
+    return record_from(row)
+
+
+def insert_instance(session, record: InstanceRecord) -> int:
+    values = {f.name: getattr(record, f.name) for f in fields(InstanceRecord) if f.name != "id"}
+    record.id = session.connection().execute(_INSERT_INSTANCE, values).scalar_one()
+    return record.id
+
+
+def update_instance(session, record: InstanceRecord) -> None:
+    """Write the record if nobody else wrote the instance since it was read; else raise Conflict."""
+    params = {name: getattr(record, name) for name in _WRITABLE}
+    params.update(b_id=record.id, b_version=record.lock_version, b_next_version=record.lock_version + 1)
+    if session.connection().execute(_UPDATE_INSTANCE, params).rowcount != 1:
+        raise Conflict(f"process instance {record.id} was changed by someone else at the same time; "
+                       "reload and try again")
+    record.lock_version += 1
+
+
+def finish_task(session, task_id: int, user: str, at: datetime) -> None:
+    session.connection().execute(_FINISH_TASK, {"b_id": task_id, "completed_by": user, "completed_at": at})
+
+
+def insert_human_tasks(session, instance_id: int, tasks: list[dict]) -> None:
+    conn = session.connection()
+    for task in tasks:
+        task_id = conn.execute(_INSERT_TASK, {"instance_id": instance_id, **task}).scalar_one()
+        candidates = ([{"task_id": task_id, "user_name": u, "group_name": None} for u in task["candidate_users"]]
+                      + [{"task_id": task_id, "user_name": None, "group_name": g}
+                         for g in task["candidate_groups"]])
+        if candidates:
+            conn.execute(_INSERTS[TaskCandidate], candidates)
+
+
+def _insert_rows(session, model, instance_id: int, rows: list[dict]) -> None:
+    if rows:
+        columns = model.__table__.c.keys()
+        # executemany needs every row to name the same columns
+        full = [{c: row.get(c) for c in columns if c != "id"} | {"instance_id": instance_id} for row in rows]
+        session.connection().execute(_INSERTS[model], full)
+
+
+def insert_history(session, instance_id: int, events: list[dict]) -> None:
+    _insert_rows(session, HistoryEvent, instance_id, events)
+
+
+def insert_incidents(session, instance_id: int, incidents: list[dict]) -> None:
+    _insert_rows(session, Incident, instance_id, incidents)
+
+
+def insert_subscriptions(session, instance_id: int, subscriptions: list[dict]) -> None:
+    _insert_rows(session, MessageSubscription, instance_id, subscriptions)

@@ -1,0 +1,53 @@
+"""zh-CN demo data: the people of the reference company and approvals in flight. Running it twice adds nothing."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from core.settings import load_settings
+from engine.deploy import read_paths
+from engine.models import ProcessInstance
+from erp.identity.services import ensure_user
+
+PEOPLE = [
+    # username, display name, email, groups
+    ("wangfang", "王芳", "wangfang@example.cn", ["employees", "purchasing"]),
+    ("zhangwei", "张伟", "zhangwei@example.cn", ["employees", "dept_manager"]),
+    ("lina", "李娜", "lina@example.cn", ["employees", "finance_director"]),
+    ("liuyang", "刘洋", "liuyang@example.cn", ["employees", "general_manager"]),
+    ("chenjing", "陈静", "chenjing@example.cn", ["employees", "finance"]),
+]
+
+APPROVALS = [
+    # business key, subject, amount (CNY), department, requester, decisions taken so far
+    ("PR-2026-0001", "办公用品采购（打印纸、硒鼓）", Decimal("3200.00"), "行政部", "wangfang", []),
+    ("PR-2026-0002", "服务器采购（2 台）", Decimal("56000.00"), "信息部", "wangfang", []),
+    ("PR-2026-0003", "ERP 实施咨询费（第一阶段）", Decimal("380000.00"), "项目管理办公室", "chenjing", []),
+    ("PR-2026-0004", "销售部团建费用", Decimal("8600.00"), "销售部", "wangfang",
+     [("zhangwei", {"decision": "return", "comment": "请附上活动方案与报价单"})]),
+    ("PR-2026-0005", "财务软件年费", Decimal("12800.00"), "财务部", "chenjing",
+     [("lina", {"decision": "approve", "comment": "同意"})]),
+]
+
+
+def load_demo(session, engine) -> str:
+    for username, name, email, groups in PEOPLE:
+        ensure_user(session, username, name, email=email, groups=groups)
+    deployed = engine.deploy(session, read_paths([load_settings().bpmn_dir]), user="system", comment="演示数据")
+    existing = set(session.scalars(select(ProcessInstance.business_key)))
+    started = 0
+    for key, title, amount, department, requester, decisions in APPROVALS:
+        if key in existing:
+            continue
+        instance = engine.start(session, "approval", {"title": title, "amount": amount,
+                                                      "department": department, "requester": requester},
+                                business_key=key, user=requester)
+        for user, data in decisions:
+            from engine.queries import tasks
+
+            [task] = tasks(session, instance_id=instance.id)
+            engine.complete(session, task["id"], data, user)
+        started += 1
+    return (f"演示数据已就绪 demo data ready: {len(PEOPLE)} users, "
+            f"{len(deployed)} process definition(s), {started} new approval instance(s)")
