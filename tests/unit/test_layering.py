@@ -1,0 +1,40 @@
+"""The dependency rules of DESIGN.md, checked on the source: core imports nothing of ours, the engine never
+imports the domain or the web app, SpiffWorkflow stays inside the engine, nothing imports webapp."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OURS = {"core", "engine", "erp", "forms", "webapp", "notifications", "bench"}
+
+
+def _imports(package: str):
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                yield path.relative_to(ROOT), name.split(".")[0]
+
+
+@pytest.mark.parametrize("package, forbidden", [
+    ("core", OURS - {"core"}),
+    ("engine", {"erp", "webapp", "notifications", "bench"}),
+    ("forms", OURS - {"core", "forms"}),
+    ("erp", {"webapp", "SpiffWorkflow"}),
+])
+def test_a_layer_imports_only_what_it_may(package, forbidden):
+    offending = [(str(p), n) for p, n in _imports(package) if n in forbidden]
+    assert offending == []
+
+
+def test_spiffworkflow_is_imported_only_inside_the_engine_and_its_benchmark():
+    for package in ("core", "erp", "forms"):
+        assert [str(p) for p, n in _imports(package) if n == "SpiffWorkflow"] == []
