@@ -26,41 +26,10 @@ def compact(workflow) -> list:
     would, with one deliberate difference: a parallel join in a loop no longer counts earlier rounds' arrivals
     (3.2.0 does, and fires early when the branches finish in a different order from round to round).
     """
-    return _compact(workflow.top_workflow, drop_subprocesses=True)
-
-
-class CompactionHook:
-    """A `did_complete_task` callback that compacts every `every` completed tasks, for loops that spin inside
-    a single `do_engine_steps` call: `workflow.do_engine_steps(did_complete_task=CompactionHook(workflow))`.
-
-    Removed tasks are passed to `on_removed(tasks)` if given. While the engine runs, finished tasks that own a
-    subprocess stay, with their subprocess: `do_engine_steps` looks up the owner of every subprocess that was
-    active when its pass began. The next `compact()` removes them.
-    """
-
-    def __init__(self, workflow, every: int = 50, on_removed=None):
-        if every < 1:
-            raise ValueError("every must be at least 1")
-        self.workflow = workflow
-        self.every = every
-        self.on_removed = on_removed
-        self.completed = 0
-
-    def __call__(self, task) -> None:
-        self.completed += 1
-        if self.completed % self.every:
-            return
-        removed = _compact(self.workflow.top_workflow, drop_subprocesses=False)
-        if removed and self.on_removed is not None:
-            self.on_removed(removed)
-
-
-def _compact(top, drop_subprocesses: bool) -> list:
+    top = workflow.top_workflow
     # Parents before children: a subprocess goes when its owner has gone, and its nested ones go with it.
     subprocesses = sorted(top.subprocesses.items(), key=lambda item: item[1].depth)
-    owners_needed = {
-        owner_id for owner_id, sp in subprocesses if not drop_subprocesses or _has_live_tasks(sp)
-    }
+    owners_needed = {owner_id for owner_id, sp in subprocesses if _has_live_tasks(sp)}
     removed = _compact_tree(top, owners_needed)
     gone = {task.id for task in removed}
     for owner_id, sp in subprocesses:
@@ -76,6 +45,33 @@ def _compact(top, drop_subprocesses: bool) -> list:
     for task in removed:
         top.event_manager.remove_task(task)
     return removed
+
+
+class CompactionHook:
+    """A `did_complete_task` callback that compacts every `every` completed tasks, for loops that spin inside
+    a single `do_engine_steps` call: `workflow.do_engine_steps(did_complete_task=CompactionHook(workflow))`.
+
+    Removed tasks are passed to `on_removed(tasks)` if given. Compacting mid-run is safe because only finished
+    tasks go, while within a pass the engine touches only tasks that were ready when the pass began and the
+    owner of each subprocess it has just run, which is still live then (an owner finishes in its parent
+    workflow's turn, later in the pass).
+    """
+
+    def __init__(self, workflow, every: int = 50, on_removed=None):
+        if every < 1:
+            raise ValueError("every must be at least 1")
+        self.workflow = workflow
+        self.every = every
+        self.on_removed = on_removed
+        self.completed = 0
+
+    def __call__(self, task) -> None:
+        self.completed += 1
+        if self.completed % self.every:
+            return
+        removed = compact(self.workflow)
+        if removed and self.on_removed is not None:
+            self.on_removed(removed)
 
 
 def _has_live_tasks(workflow) -> bool:

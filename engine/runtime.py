@@ -347,11 +347,11 @@ class Engine:
             for instance_id in session.scalars(query).all():
                 instance, workflow = self.load(session, instance_id)
                 step = _Step(session, instance, workflow, None)
-                waiting = {t["spiff_task_id"] for t in timers(workflow)}
+                due = [t for t in timers(workflow) if t["due_at"] is not None and t["due_at"] <= at]
                 workflow.refresh_timers()
-                for task in all_tasks(workflow):
-                    if str(task.id) in waiting and task.state != TaskState.WAITING:
-                        step.event("timer_fired", task=task, actor="scheduler")
+                for timer in due:  # a cycle timer keeps waiting after it fires, so judge by due time
+                    step.event("timer_fired", task=workflow.get_task_from_id(_uuid(timer["spiff_task_id"])),
+                               actor="scheduler", data={"due_at": timer["due_at"]})
                 self._run(step)
                 self._save(step)
                 fired.append(instance_id)

@@ -140,3 +140,49 @@ def test_suspended_instances_keep_their_timers_until_resumed(deploy, engine, tx)
         engine.resume(session, instance_id)
     with tx() as session:
         assert engine.fire_due_timers(session, T0 + timedelta(hours=1)) == [instance_id]
+
+
+def test_a_non_interrupting_cycle_timer_fires_each_occurrence_and_then_stops(deploy, engine, tx):
+    deploy("reminders.bpmn")
+    with clock.frozen(T0):
+        instance_id = _start(engine, tx, "reminders")
+    for hour in (1, 2, 3):
+        with tx() as session:
+            assert engine.fire_due_timers(session, T0 + timedelta(hours=hour, seconds=1)) == [instance_id]
+    shown = _show(engine, tx, instance_id)
+    fired = [h for h in shown["history"] if h["kind"] == "timer_fired"]
+    reminded = [h for h in shown["history"] if h["element_id"] == "remind"]
+    assert len(fired) == 3 and len(reminded) == 3
+    assert shown["next_timer_at"] is None and [t["element_id"] for t in shown["tasks"]] == ["answer"]
+    with tx() as session:
+        [task] = queries.tasks(session, instance_id=instance_id)
+        engine.complete(session, task["id"], {}, "someone")
+    assert _show(engine, tx, instance_id)["status"] == "completed"
+
+
+def test_concurrent_timer_runs_fire_each_due_instance_once(deploy, engine, tx, database):
+    """Two schedulers at once: on PostgreSQL rows are claimed with SKIP LOCKED, on SQLite writers queue."""
+    import threading
+
+    deploy("timers.bpmn")
+    with clock.frozen(T0):
+        ids = [_start(engine, tx, "timers") for _ in range(6)]
+    fired: list[int] = []
+    errors = []
+
+    def scheduler():
+        try:
+            with database.transaction() as session:
+                fired.extend(engine.fire_due_timers(session, T0 + timedelta(minutes=11)))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == [] and sorted(fired) == ids
+    for instance_id in ids:
+        shown = _show(engine, tx, instance_id)
+        assert [h["kind"] for h in shown["history"]].count("timer_fired") == 1
