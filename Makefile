@@ -23,6 +23,7 @@ run: setup
 	@echo "Try:  $(BIN)/erp tasks --user zhangwei      $(BIN)/erp show 1      $(BIN)/erp --help"
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup

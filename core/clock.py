@@ -1,21 +1,21 @@
 """The one source of 'now' (timezone-aware UTC), replaceable in tests, benchmarks and timer runs."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, datetime, timedelta
 
-_override: ContextVar["FrozenClock | None"] = ContextVar("erp_clock", default=None)
+_override: ContextVar[FrozenClock | None] = ContextVar("erp_clock", default=None)
 
 
 def now() -> datetime:
     frozen_clock = _override.get()
-    return frozen_clock.at if frozen_clock is not None else datetime.now(timezone.utc)
+    return frozen_clock.at if frozen_clock is not None else datetime.now(UTC)
 
 
 @contextmanager
-def frozen(at: datetime) -> Iterator["FrozenClock"]:
+def frozen(at: datetime) -> Iterator[FrozenClock]:
     """Freeze time at `at` (move it with .advance()) in this thread/context for the duration of the block."""
     clock = FrozenClock(at)
     token = _override.set(clock)

@@ -161,7 +161,7 @@ def _needed(root, order, start, end, owners_needed) -> set:
             keep.update(_join_inputs(task, joins[spec], start, end))
         elif isinstance(spec, Join) and spec.split_task:
             # Boundary-event and start-event joins decide from their split task's children.
-            split = _ancestor(task, lambda t: t.task_spec.name == spec.split_task)
+            split = _ancestor(task, lambda t, name=spec.split_task: t.task_spec.name == name)
             if split is not None:
                 keep.add(split.id)
                 keep.update(split._children)

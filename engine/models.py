@@ -76,10 +76,11 @@ class HumanTask(Base):
     __table_args__ = (
         UniqueConstraint("instance_id", "spiff_task_id"),
         Index("ix_human_task_status_assignee", "status", "assignee"),
+        Index("ix_human_task_instance_status", "instance_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
     spiff_task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(400))

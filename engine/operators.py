@@ -1,8 +1,9 @@
 """The registry of service-task operators: Python callables the application hands to the engine by name."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy.orm import Session
 

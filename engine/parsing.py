@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
-from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
-from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.spiff.parser.process import VALIDATOR
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.sandbox import check_source
 from engine.specs import Parser, ServiceTask
@@ -276,7 +276,7 @@ class DeploymentReader:
         file = exc.file_name or default_file
         element = getattr(exc, "id", None) or None
         line = getattr(exc, "line_number", None) or self.lines.get(file, {}).get(element)
-        message = (str(exc).split("\n")[0].replace("{%s}" % BPMN_NS, "bpmn:")
+        message = (str(exc).split("\n")[0].replace(f"{{{BPMN_NS}}}", "bpmn:")
                    .replace("{http://spiffworkflow.org/bpmn/schema/1.0/core}", "spiffworkflow:"))
         return DeployProblem(file, element, int(line) if line else None, message)
 

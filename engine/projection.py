@@ -127,8 +127,9 @@ def timers(workflow) -> list[dict]:
         if task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
             continue
         due = timer_due(task)
+        kind = type(definition).__name__.replace("TimerEventDefinition", "").replace("TimeDate", "Date")
         found.append({"element_id": element_id(task), "spiff_task_id": str(task.id), "due_at": due,
-                      "kind": type(definition).__name__.replace("TimerEventDefinition", "").replace("TimeDate", "Date") or "Timer"})
+                      "kind": kind or "Timer"})
     return found
 
 

@@ -1,9 +1,9 @@
 """Reads for the CLI, pages and the API: definitions, instances, tasks and one instance in full."""
 from __future__ import annotations
 
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select
 from sqlalchemy.orm import load_only
-from SpiffWorkflow.util.task import TaskState
 
 from core.errors import NotFound
 from engine.models import (

@@ -27,13 +27,25 @@ import re
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
-from decimal import (ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP,
-                     ROUND_UP, Decimal)
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+)
 from typing import NamedTuple
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence, safe_builtins
-from RestrictedPython.transformer import INSPECT_ATTRIBUTES, IOPERATOR_TO_STR, RestrictingNodeTransformer, \
-    copy_locations
+from RestrictedPython.transformer import (
+    INSPECT_ATTRIBUTES,
+    IOPERATOR_TO_STR,
+    RestrictingNodeTransformer,
+    copy_locations,
+)
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 logger = logging.getLogger(__name__)
@@ -534,7 +546,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
 
     def _remove_globals_and_functions_from_context(self, context, external_context=None):
         for k in list(context):
-            if k == "__builtins__" or hasattr(context[k], "__call__") or k in self.globals or \
+            if k == "__builtins__" or callable(context[k]) or k in self.globals or \
                     external_context and k in external_context:
                 context.pop(k)
 

@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, select, update
 
 from core.errors import Conflict, NotFound
-from engine.models import HistoryEvent, HumanTask, Incident, MessageSubscription, ProcessInstance, TaskCandidate
+from engine.models import (
+    HistoryEvent,
+    HumanTask,
+    Incident,
+    MessageSubscription,
+    ProcessInstance,
+    TaskCandidate,
+)
 
 
 @dataclass

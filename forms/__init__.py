@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -119,6 +119,6 @@ def _load_ui_schema(path: Path) -> dict:
     return _load_json(ui) if ui.is_file() else {}
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_catalog() -> FormCatalog:
     return FormCatalog()

@@ -2,13 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 11:18:48.448799
+Create Date: 2026-11-26 11:35:43.193713
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 revision = '0001'
 down_revision = None
@@ -122,7 +121,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_human_task_due_at'), ['due_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_human_task_instance_id'), ['instance_id'], unique=False)
+        batch_op.create_index('ix_human_task_instance_status', ['instance_id', 'status'], unique=False)
         batch_op.create_index('ix_human_task_status_assignee', ['status', 'assignee'], unique=False)
 
     op.create_table('incident',
@@ -193,7 +192,7 @@ def downgrade() -> None:
     op.drop_table('incident')
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.drop_index('ix_human_task_status_assignee')
-        batch_op.drop_index(batch_op.f('ix_human_task_instance_id'))
+        batch_op.drop_index('ix_human_task_instance_status')
         batch_op.drop_index(batch_op.f('ix_human_task_due_at'))
 
     op.drop_table('human_task')

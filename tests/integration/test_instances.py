@@ -1,7 +1,7 @@
 """Instances and human tasks: start, the inbox projection, permissions, form validation, administration."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,7 +14,7 @@ from engine.errors import InstanceNotActive
 from engine.models import HumanTask, ProcessInstance
 from erp.identity.services import ensure_user
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Messages through the subscription table, message starts, and timers fired from their indexed due time."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,7 +12,7 @@ from engine import queries
 from engine.errors import MessageNotDelivered
 from engine.models import MessageSubscription, ProcessInstance
 
-T0 = datetime(2026, 5, 6, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 6, 8, 0, tzinfo=UTC)
 
 
 def _start(engine, tx, key, data=None):

@@ -1,7 +1,7 @@
 """Form validation, JSON-safe values and correlation keys: pure logic, no database."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -40,7 +40,7 @@ def test_a_broken_schema_is_reported_not_raised():
 
 
 def test_values_become_json_safe_without_losing_money_digits():
-    value = {"amount": Decimal("1234.50"), "day": date(2026, 2, 17), "at": datetime(2026, 1, 1, tzinfo=timezone.utc),
+    value = {"amount": Decimal("1234.50"), "day": date(2026, 2, 17), "at": datetime(2026, 1, 1, tzinfo=UTC),
              "tags": {"a"}, "fn": print}
     assert jsonable(value) == {"amount": "1234.50", "day": "2026-02-17", "at": "2026-01-01T00:00:00+00:00",
                                "tags": ["a"]}
