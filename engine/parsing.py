@@ -55,9 +55,11 @@ class ParsedProcess:
     message_starts: list[str] = field(default_factory=list)
 
     def content_hash(self, sources: dict[str, bytes]) -> str:
+        """Over the files' contents only: the same diagrams deployed from another folder or under another
+        file name are the same version."""
         digest = hashlib.sha256()
-        for name in sorted(self.files):
-            digest.update(name.encode() + b"\0" + sources[name] + b"\0")
+        for content in sorted(hashlib.sha256(sources[name]).digest() for name in self.files):
+            digest.update(content)
         return digest.hexdigest()
 
 
@@ -276,6 +278,8 @@ class DeploymentReader:
         file = exc.file_name or default_file
         element = getattr(exc, "id", None) or None
         line = getattr(exc, "line_number", None) or self.lines.get(file, {}).get(element)
+        if element is None and line:  # schema errors carry a line only: name the element that starts there
+            element = next((el for el, at in self.lines.get(file, {}).items() if at == int(line)), None)
         message = (str(exc).split("\n")[0].replace(f"{{{BPMN_NS}}}", "bpmn:")
                    .replace("{http://spiffworkflow.org/bpmn/schema/1.0/core}", "spiffworkflow:"))
         return DeployProblem(file, element, int(line) if line else None, message)

@@ -51,6 +51,16 @@ def test_same_content_keeps_the_version_and_changed_content_makes_a_new_one(depl
             ("simple_task", 1), ("simple_task", 2)]
 
 
+def test_the_same_files_from_another_folder_are_the_same_version(engine, tx, database, tmp_path):
+    sources = read_paths([ROOT / "bpmn"])
+    renamed = {f"elsewhere/{name.rsplit('/', 1)[-1]}": data for name, data in sources.items()}
+    engine = Engine(forms=FormCatalog(ROOT / "forms"))
+    with tx() as session:
+        [first] = engine.deploy(session, sources)
+        [second] = engine.deploy(session, renamed)
+    assert (first.version, second.version, second.new) == (1, 1, False)
+
+
 def test_running_instances_stay_on_their_version_after_a_redeploy(deploy, engine, tx):
     deploy("simple_task.bpmn")
     with tx() as session:
@@ -151,7 +161,7 @@ def test_schema_violations_carry_the_line(engine, tx, database):
     text = process("p", '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="end" bogus="1"/>'
                         '<bpmn:notAnElement id="zz"/>')
     [problem] = _problems(engine, tx, {"p.bpmn": text})
-    assert problem.file == "p.bpmn" and problem.line == 5
+    assert problem.file == "p.bpmn" and problem.line == 5 and problem.element_id == "f1"
 
 
 def test_malformed_xml_is_refused_with_its_line(engine, tx, database):
