@@ -48,13 +48,16 @@ _SELECT_TASK = (select(*_TASK_COLUMNS, *INSTANCE_COLUMNS)
 
 class Engine(Stepping, Messaging, Timers):
     def __init__(self, operators: OperatorRegistry | None = None, forms=None, *,
-                 groups_of: Callable[[Session, str], set[str]] | None = None, script_cpu_seconds: float = 2.0):
+                 groups_of: Callable[[Session, str], set[str]] | None = None, script_cpu_seconds: float = 2.0,
+                 listeners: list | None = None, script_globals: dict | None = None):
         from forms import default_catalog
 
         self.operators = operators or OperatorRegistry()
         self.forms = forms or default_catalog()
         self.groups_of = groups_of or (lambda session, user: set())
-        self.script_engine = ScriptEngine(self.operators, cpu_seconds=script_cpu_seconds)
+        self.script_engine = ScriptEngine(self.operators, cpu_seconds=script_cpu_seconds, extra_globals=script_globals)
+        #: callables (session, EngineEvent) told of new tasks, completions and incidents (see engine.events)
+        self.listeners = list(listeners or [])
         self.specs = SpecCache()
 
     # ------------------------------------------------------------------ definitions and instances

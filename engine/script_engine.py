@@ -49,9 +49,10 @@ def running(ctx: RunContext):
 
 
 class ScriptEngine(PythonScriptEngine):
-    def __init__(self, operators: OperatorRegistry, cpu_seconds: float = 2.0):
-        # the sandbox itself offers Decimal, date, datetime, timedelta and timezone to scripts
-        super().__init__(environment=SandboxedEnvironment(cpu_seconds=cpu_seconds))
+    def __init__(self, operators: OperatorRegistry, cpu_seconds: float = 2.0, extra_globals: dict | None = None):
+        # the sandbox itself offers Decimal, date, datetime, timedelta and timezone; the application may add
+        # helpers (e.g. add_workdays for the business-day calendar)
+        super().__init__(environment=SandboxedEnvironment(extra_globals or None, cpu_seconds=cpu_seconds))
         self.operators = operators
 
     def validate(self, expression):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from engine.compaction import compact
 from engine.errors import MessageNotDelivered
+from engine.events import INCIDENT_RAISED, INSTANCE_COMPLETED, TASK_CREATED, EngineEvent
 from engine.models import HumanTask, MessageSubscription
 from engine.projection import (
     INBOX_FLAG,
@@ -42,6 +43,7 @@ from engine.store import (
 from engine.values import jsonable
 
 RECORDED_FLAG = "erp_h"
+TIMER_CHANNEL = "erp_timers"  # PostgreSQL channel notified when an instance gets a (new) due timer
 ACTIVE = ("running", "incident")  # statuses in which an instance takes tasks, messages and timers
 COMPACT_EVERY = 40  # completed tasks between compactions inside one engine run
 
@@ -166,12 +168,33 @@ class Stepping:
         if unsubscribed:
             session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id,
                                                               MessageSubscription.spiff_task_id.in_(unsubscribed)))
-        insert_human_tasks(session, instance.id, new_tasks)
+        task_ids = insert_human_tasks(session, instance.id, new_tasks)
         insert_subscriptions(session, instance.id, new_subs)
         insert_incidents(session, instance.id, step.incidents)
         insert_history(session, instance.id, step.history)
+        if instance.next_timer_at is not None:
+            self._timer_set(session, instance.next_timer_at)
+        created = zip(task_ids, new_tasks, strict=True)
+        self._emit(step, [(TASK_CREATED, {"id": task_id, **task}) for task_id, task in created]
+                   + [(INCIDENT_RAISED, {k: i[k] for k in ("element_id", "error_type", "message")})
+                      for i in step.incidents]
+                   + ([(INSTANCE_COMPLETED, {})] if instance.status == "completed" else []))
         for message in step.thrown_messages:
             self._route_thrown(step, message)
+
+    def _emit(self, step: Step, events) -> None:
+        instance = step.instance
+        for kind, data in events:
+            event = EngineEvent(kind, instance.id, instance.process_key, instance.business_key,
+                                instance.started_by, data)
+            for listener in self.listeners:
+                listener(step.session, event)
+
+    @staticmethod
+    def _timer_set(session, due) -> None:
+        """Wake sleeping workers: on PostgreSQL a NOTIFY, delivered when this transaction commits."""
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection().exec_driver_sql(f"NOTIFY {TIMER_CHANNEL}")
 
     def _project_inbox(self, step: Step):
         now = clock.now()

@@ -84,8 +84,9 @@ def finish_task(session, task_id: int, user: str, at: datetime) -> None:
     session.connection().execute(_FINISH_TASK, {"b_id": task_id, "completed_by": user, "completed_at": at})
 
 
-def insert_human_tasks(session, instance_id: int, tasks: list[dict]) -> None:
+def insert_human_tasks(session, instance_id: int, tasks: list[dict]) -> list[int]:
     conn = session.connection()
+    ids = []
     for task in tasks:
         task_id = conn.execute(_INSERT_TASK, {"instance_id": instance_id, **task}).scalar_one()
         candidates = ([{"task_id": task_id, "user_name": u, "group_name": None} for u in task["candidate_users"]]
@@ -93,6 +94,8 @@ def insert_human_tasks(session, instance_id: int, tasks: list[dict]) -> None:
                          for g in task["candidate_groups"]])
         if candidates:
             conn.execute(_INSERTS[TaskCandidate], candidates)
+        ids.append(task_id)
+    return ids
 
 
 def _insert_rows(session, model, instance_id: int, rows: list[dict]) -> None:

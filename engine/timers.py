@@ -1,7 +1,7 @@
 """Firing due timers from the indexed next-due column (the scheduler calls this)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import select
@@ -34,7 +34,28 @@ class Timers:
                 for timer in due:  # a cycle timer keeps waiting after it fires, so judge by due time
                     step.event("timer_fired", task=workflow.get_task_from_id(UUID(timer["spiff_task_id"])),
                                actor="scheduler", data={"due_at": timer["due_at"]})
+                _skip_missed_cycles(step, workflow, at)
                 self._run(step)
                 self._save(step)
                 fired.append(instance_id)
         return fired
+
+
+def _skip_missed_cycles(step: Step, workflow, at: datetime) -> None:
+    """After downtime a cycle timer fires once for the time it missed, not once per missed occurrence:
+    the occurrences that also lie in the past are skipped (and counted against R<n>) and written to the
+    history, and the cycle continues with its first occurrence after `at`."""
+    for task in workflow.event_manager.tasks.values():
+        value = task.internal_data.get("event_value")
+        if not isinstance(value, dict) or value.get("cycles", 0) == 0 or not value.get("duration"):
+            continue
+        next_at = datetime.fromisoformat(value["next"])
+        if next_at > at:
+            continue
+        missed = int((at - next_at).total_seconds() // value["duration"]) + 1
+        if value["cycles"] > 0:
+            missed = min(missed, value["cycles"])
+            value["cycles"] -= missed
+        value["next"] = (next_at + timedelta(seconds=value["duration"] * missed)).isoformat()
+        step.event("timer_skipped", task=task, actor="scheduler",
+                   data={"missed": missed, "next": value["next"] if value["cycles"] else None})

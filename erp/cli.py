@@ -350,6 +350,28 @@ def demo():
     click.echo(summary)
 
 
+@main.command()
+@click.option("--once", is_flag=True, help="do what is due now, then exit")
+@click.option("--batch", default=20, show_default=True, help="timers fired per transaction")
+@click.option("--max-sleep", default=30.0, show_default=True, help="longest sleep between checks (s)")
+@click.option("--poll", default=1.0, show_default=True, help="SQLite: how often to re-read the next due time (s)")
+def worker(once, batch, max_sleep, poll):
+    """Fire BPMN timers when due, send mail, escalate overdue tasks, run periodic jobs."""
+    import logging
+    import signal
+
+    from erp.wiring import build_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # SpiffWorkflow logs every task state change
+    the_worker = build_worker(db.get_database(), batch=batch, max_sleep=max_sleep, poll=poll)
+    if once:
+        click.echo(json.dumps(the_worker.run_once()))
+        return
+    signal.signal(signal.SIGTERM, lambda *_: the_worker._stopping.set())
+    the_worker.run_forever()
+
+
 @main.group()
 def bench():
     """Benchmarks (print figures; not tests)."""

@@ -2,5 +2,6 @@
 
 
 def all_models() -> None:
+    import core.calendar  # noqa: F401
     import engine.models  # noqa: F401
     import erp.identity.models  # noqa: F401

@@ -28,3 +28,9 @@ def engine() -> Engine:
     return Engine(build_registry(), FormCatalog(settings.forms_dir), groups_of=groups_of,
                   script_cpu_seconds=settings.script_cpu_seconds)
 
+
+def build_worker(database, **options):
+    """The worker with everything time-driven the product has registered."""
+    from erp.worker import Worker
+
+    return Worker(database, engine(), **options)
