@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -19,7 +19,7 @@ from engine.models import HistoryEvent, HumanTask, ProcessInstance
 from erp.worker import Worker
 from tests.conftest import ROOT
 
-T0 = datetime(2026, 6, 1, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 
 
 def _start_many(engine, tx, n, key="timers", data=None, at=None):
