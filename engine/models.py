@@ -99,6 +99,11 @@ class HumanTask(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     completed_by: Mapped[str | None] = mapped_column(String(200))
+    #: when the people on the task were reminded that it falls due soon (催办)
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: how often the task was escalated (升级) for being overdue, and when last
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 

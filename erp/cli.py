@@ -388,5 +388,16 @@ def bench_engine(rounds, postgres_url):
     run(rounds=rounds, postgres_url=postgres_url, out=click.echo)
 
 
+def _register_commands() -> None:
+    from erp.calendar_cli import calendar
+    from erp.escalation.cli import escalation_cli
+    from erp.jobs.cli import jobs_cli
+
+    for command in (calendar, escalation_cli, jobs_cli):
+        main.add_command(command)
+
+
+_register_commands()
+
 if __name__ == "__main__":
     main()

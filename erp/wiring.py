@@ -1,8 +1,14 @@
-"""The composition root: builds the engine with the domain's operators, forms and group directory."""
+"""The composition root: builds the engine with the domain's operators, forms, group directory, business-day
+calendar and notification listener; the periodic jobs; and the worker."""
 from __future__ import annotations
 
+import importlib
+import threading
+import time
 from functools import lru_cache
 
+from core import clock, db
+from core.calendar import BusinessCalendar
 from core.settings import load_settings
 from engine.operators import OperatorRegistry
 from engine.runtime import Engine
@@ -11,26 +17,68 @@ from forms import FormCatalog
 
 #: the domain modules whose tasks.py registers service-task operators (each exposes register(registry))
 OPERATOR_MODULES: list[str] = []
+CALENDAR_TTL_SECONDS = 300  # an administrator's calendar change reaches running processes within this time
 
 
 def build_registry() -> OperatorRegistry:
-    import importlib
-
     registry = OperatorRegistry()
     for name in OPERATOR_MODULES:
         importlib.import_module(name).register(registry)
     return registry
 
 
+class CalendarCache:
+    """The business calendar as scripts see it, reloaded from the database every few minutes."""
+
+    def __init__(self, ttl: float = CALENDAR_TTL_SECONDS):
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._loaded: tuple[float, str, BusinessCalendar] | None = None
+
+    def get(self) -> BusinessCalendar:
+        database = db.get_database()
+        with self._lock:
+            if self._loaded and self._loaded[1] == database.url and time.monotonic() - self._loaded[0] < self.ttl:
+                return self._loaded[2]
+        with database.transaction(readonly=True) as session:
+            calendar = BusinessCalendar.load(session)
+        with self._lock:
+            self._loaded = (time.monotonic(), database.url, calendar)
+        return calendar
+
+    def clear(self) -> None:
+        with self._lock:
+            self._loaded = None
+
+
+calendar_cache = CalendarCache()
+
+
+def add_workdays(n: int, start=None):
+    """For diagrams: `add_workdays(3)` is 3 working days (工作日) from now on the Chinese calendar."""
+    return calendar_cache.get().add_workdays(start or clock.now(), int(n))
+
+
+def script_globals() -> dict:
+    return {"add_workdays": add_workdays}
+
+
 @lru_cache(maxsize=1)
 def engine() -> Engine:
     settings = load_settings()
     return Engine(build_registry(), FormCatalog(settings.forms_dir), groups_of=groups_of,
-                  script_cpu_seconds=settings.script_cpu_seconds)
+                  script_cpu_seconds=settings.script_cpu_seconds, script_globals=script_globals())
+
+
+def periodic_jobs(database):
+    """Every periodic job of the product (other modules add theirs here)."""
+    from erp.jobs.registry import PeriodicJobs
+
+    return PeriodicJobs(database)
 
 
 def build_worker(database, **options):
     """The worker with everything time-driven the product has registered."""
     from erp.worker import Worker
 
-    return Worker(database, engine(), **options)
+    return Worker(database, engine(), periodic_jobs=periodic_jobs(database), **options)

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 class Worker:
     def __init__(self, database, engine, *, batch: int = 20, max_sleep: float = 30.0, poll: float = 1.0,
-                 periodic_jobs=None, outbox_sender=None, outbox_every: float = 5.0, escalation=None,
+                 periodic_jobs=None, outbox_sender=None, outbox_every: float = 5.0,
                  timezone: str = "Asia/Shanghai", name: str | None = None):
         self.database = database
         self.engine = engine
@@ -40,7 +40,6 @@ class Worker:
         self.periodic_jobs = periodic_jobs
         self.outbox_sender = outbox_sender
         self.outbox_every = outbox_every
-        self.escalation = escalation
         self.timezone = timezone
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.scheduler: BackgroundScheduler | None = None
@@ -73,10 +72,8 @@ class Worker:
                                   .where(ProcessInstance.status.in_(ACTIVE)))
 
     def run_once(self) -> dict:
-        """Everything that is due now, once: timers, escalations, the outbox."""
+        """What is due now, once: timers, then the mail they caused (periodic jobs keep their schedules)."""
         done = {"timers": self.fire_due_timers()}
-        if self.escalation is not None:
-            done["escalations"] = self.escalation()
         if self.outbox_sender is not None:
             done["mail"] = self.outbox_sender()
         return done
@@ -91,8 +88,6 @@ class Worker:
                           next_run_time=clock.now())
         if self.outbox_sender is not None:
             scheduler.add_job(self.outbox_sender, "interval", seconds=self.outbox_every, id="outbox")
-        if self.escalation is not None:
-            scheduler.add_job(self.escalation, "interval", seconds=60, id="escalations")
         for job in (self.periodic_jobs.all() if self.periodic_jobs is not None else []):
             scheduler.add_job(self.periodic_jobs.run, CronTrigger.from_crontab(job.schedule, timezone=self.timezone),
                               args=[job.name], id=f"job:{job.name}")

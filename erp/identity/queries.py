@@ -19,3 +19,21 @@ def users(session) -> list[dict]:
         by_user.setdefault(user_id, []).append(group)
     return [{"username": u.username, "display_name": u.display_name, "email": u.email,
              "groups": sorted(by_user.get(u.id, []))} for u in rows]
+
+
+def manager_of(session, username: str) -> str | None:
+    return session.scalar(select(User.manager).where(User.username == username))
+
+
+def leads_of(session, group: str) -> list[str]:
+    return list(session.scalars(select(User.username).join(GroupMembership, GroupMembership.user_id == User.id)
+                                .where(GroupMembership.group_name == group, GroupMembership.is_lead.is_(True))
+                                .order_by(User.username)))
+
+
+def members_of(session, groups) -> list[str]:
+    groups = list(groups)
+    if not groups:
+        return []
+    return list(session.scalars(select(User.username).join(GroupMembership, GroupMembership.user_id == User.id)
+                                .where(GroupMembership.group_name.in_(groups)).distinct().order_by(User.username)))

@@ -1,0 +1,1 @@
+"""Reminders before a task falls due and escalation (升级) of overdue tasks, by policies kept as data."""

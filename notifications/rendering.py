@@ -1,0 +1,133 @@
+"""Rendering a mail from its Jinja templates in the recipient's language, and the locale's ways of writing
+dates (Beijing time) and amounts (CNY).
+
+Templates live in notifications/templates, three files per kind and locale:
+`<kind>.<locale>.subject` (one line), `<kind>.<locale>.txt` (plain text) and `<kind>.<locale>.html`
+(autoescaped); files starting with `_` are shared layouts and macros.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+
+from core.errors import InvalidInput
+from notifications.models import KINDS, LOCALES
+
+TEMPLATES = Path(__file__).parent / "templates"
+_TASK = ("task_id", "task_name", "process_name", "business_key", "due_at")
+_INSTANCE = ("instance_id", "process_name", "business_key")
+#: what each kind's templates need in the context (enqueue adds base_url and recipient_name itself);
+#: optional everywhere: amount (CNY); in a task: instance_id
+REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
+    "task_assigned": _TASK,
+    "task_due_soon": _TASK,
+    "task_overdue": _TASK,
+    "task_escalated": (*_TASK, "escalated_from", "reason"),
+    "instance_completed": _INSTANCE,
+    "instance_failed": (*_INSTANCE, "error"),
+    "daily_digest": ("day", "tasks"),
+}
+MAX_SUBJECT = 200
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _beijing():
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo("Asia/Shanghai")
+    except (ImportError, LookupError):  # no tz database on the machine: China has had no DST since 1991
+        return timezone(timedelta(hours=8), "CST")
+
+
+BEIJING = _beijing()
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+
+
+def render(kind: str, locale: str, context: dict) -> RenderedMail:
+    """The subject, text and HTML of one mail; a missing context value is an error, not a blank."""
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown notification kind {kind!r}")
+    missing = [name for name in REQUIRED_CONTEXT[kind] if name not in context]
+    if missing:
+        raise InvalidInput(f"{kind} mail needs {', '.join(missing)} in its context")
+    locale = locale if locale in LOCALES else "zh_CN"
+    values = {**context, "locale": locale}
+    env = _environment()
+    subject = " ".join(env.get_template(f"{kind}.{locale}.subject").render(values).split())  # one line
+    return RenderedMail(
+        subject=subject if len(subject) <= MAX_SUBJECT else subject[:MAX_SUBJECT - 1] + "…",
+        text=env.get_template(f"{kind}.{locale}.txt").render(values).strip() + "\n",
+        html=env.get_template(f"{kind}.{locale}.html").render(values),
+    )
+
+
+def format_datetime(value, locale: str) -> str:
+    """2026年3月5日 17:00 (zh_CN) or 5 Mar 2026 17:00 (en), in Beijing time."""
+    moment = as_datetime(value).astimezone(BEIJING)
+    return f"{format_date(moment.date(), locale)} {moment:%H:%M}"
+
+
+def format_date(value, locale: str) -> str:
+    """2026年3月5日 (zh_CN) or 5 Mar 2026 (en)."""
+    day = _as_date(value)
+    if locale == "en":
+        return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def format_cny(amount) -> str:
+    """¥1,234.50; negative amounts as -¥1,234.50."""
+    value = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{'-' if value < 0 else ''}¥{abs(value):,}"
+
+
+def as_datetime(value) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        raise InvalidInput(f"not a date and time: {value!r}")
+    if moment.tzinfo is None:
+        raise InvalidInput(f"naive datetime {value!r}: give the zone (core.clock.now() is UTC)")
+    return moment
+
+
+def _as_date(value) -> date:
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        return as_datetime(value).astimezone(BEIJING).date()
+    return value
+
+
+@pass_context
+def _datetime_filter(context, value) -> str:
+    return format_datetime(value, context["locale"])
+
+
+@pass_context
+def _date_filter(context, value) -> str:
+    return format_date(value, context["locale"])
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(datetime=_datetime_filter, date=_date_filter, cny=format_cny)
+    return env

@@ -1,0 +1,154 @@
+"""Mail templates in both languages, the locale's dates (Beijing time) and amounts (CNY), and the mail
+settings; no database needed."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from core.errors import InvalidInput
+from notifications.config import load_mail_config
+from notifications.models import KINDS, LOCALES
+from notifications.rendering import REQUIRED_CONTEXT, TEMPLATES, format_cny, format_date, format_datetime, render
+from notifications.sender import retry_delay
+
+DUE = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)  # 17:00 in Beijing
+TASK = {"task_id": 42, "task_name": "审批采购申请", "process_name": "采购申请审批",
+        "business_key": "PR-2026-0042", "due_at": DUE}
+INSTANCE = {"instance_id": 7, "process_name": "订单到收款", "business_key": "SO-2026-0007"}
+SAMPLES = {
+    "task_assigned": TASK,
+    "task_due_soon": TASK,
+    "task_overdue": TASK,
+    "task_escalated": {**TASK, "escalated_from": "李娜", "reason": "逾期 2 天未办理"},
+    "instance_completed": INSTANCE,
+    "instance_failed": {**INSTANCE, "error": "库存不足"},
+    "daily_digest": {"day": date(2026, 3, 5), "tasks": [{**TASK, "amount": None, "overdue": False}]},
+}
+COMMON = {"base_url": "http://erp.test", "recipient_name": "张伟"}
+
+
+def test_every_kind_has_a_sample_and_its_templates_in_both_languages():
+    assert set(SAMPLES) == set(KINDS) == set(REQUIRED_CONTEXT)
+    for kind in KINDS:
+        for locale in LOCALES:
+            for suffix in ("subject", "txt", "html"):
+                assert (TEMPLATES / f"{kind}.{locale}.{suffix}").is_file()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_renders_in_both_languages_with_nothing_missing(kind, locale):
+    mail = render(kind, locale, {**COMMON, **SAMPLES[kind]})  # StrictUndefined: a missing name raises
+
+    assert mail.subject and "\n" not in mail.subject
+    assert mail.text.strip() and "http://erp.test/" in mail.text
+    assert mail.html.startswith("<!DOCTYPE html>")
+    assert f'lang="{"en" if locale == "en" else "zh-CN"}"' in mail.html
+    if kind.startswith("task_") or kind == "daily_digest":
+        assert "http://erp.test/tasks/42" in mail.text and 'href="http://erp.test/tasks/42"' in mail.html
+        due = "2026年3月5日 17:00" if locale == "zh_CN" else "5 Mar 2026 17:00"
+        assert due in mail.text and due in mail.html
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_chinese_mails_use_the_glossary_terms(kind):
+    mail = render(kind, "zh_CN", {**COMMON, **SAMPLES[kind]})
+    expected = {"task_escalated": "升级", "task_due_soon": "催办", "task_overdue": "催办",
+                "instance_completed": "流程实例", "instance_failed": "流程实例"}.get(kind, "待办")
+    assert expected in mail.subject + mail.text
+
+
+def test_an_escalation_says_from_whom_and_why_in_both_languages():
+    context = {**COMMON, **SAMPLES["task_escalated"]}
+    chinese, english = render("task_escalated", "zh_CN", context), render("task_escalated", "en", context)
+    assert "从 李娜 升级给您" in chinese.text and "升级原因：逾期 2 天未办理" in chinese.text
+    assert "escalated to you from 李娜" in english.text and "Reason: 逾期 2 天未办理" in english.text
+
+
+def test_a_missing_context_value_is_named():
+    with pytest.raises(InvalidInput, match="escalated_from, reason"):
+        render("task_escalated", "en", {**COMMON, **TASK})
+    with pytest.raises(InvalidInput, match="unknown notification kind"):
+        render("task_forgotten", "en", COMMON)
+
+
+def test_html_is_escaped_and_text_is_not():
+    mail = render("task_assigned", "en", {**COMMON, **TASK, "task_name": "<script>x</script> & co"})
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; co" in mail.html and "<script>" not in mail.html
+    assert "<script>x</script> & co" in mail.text and "<script>x</script> & co" in mail.subject
+
+
+def test_amounts_appear_as_cny_when_given():
+    mail = render("task_assigned", "zh_CN", {**COMMON, **TASK, "amount": Decimal("1234.5")})
+    assert "金额：¥1,234.50" in mail.text and "¥1,234.50" in mail.html
+    assert "¥" not in render("task_assigned", "zh_CN", {**COMMON, **TASK}).text
+
+
+def test_an_unknown_locale_falls_back_to_chinese():
+    assert "待办" in render("task_assigned", "fr", {**COMMON, **TASK}).subject
+
+
+@pytest.mark.parametrize("moment, zh, en", [
+    (datetime(2026, 3, 5, 9, 0, tzinfo=UTC), "2026年3月5日 17:00", "5 Mar 2026 17:00"),
+    (datetime(2026, 3, 4, 16, 30, tzinfo=UTC), "2026年3月5日 00:30", "5 Mar 2026 00:30"),  # next day in Beijing
+    (datetime(2026, 12, 31, 23, 5, tzinfo=timezone(timedelta(hours=8))), "2026年12月31日 23:05",
+     "31 Dec 2026 23:05"),
+    ("2026-03-05T09:00:00+00:00", "2026年3月5日 17:00", "5 Mar 2026 17:00"),
+])
+def test_dates_are_written_in_beijing_time_for_the_locale(moment, zh, en):
+    assert format_datetime(moment, "zh_CN") == zh
+    assert format_datetime(moment, "en") == en
+
+
+def test_a_naive_datetime_is_refused():
+    with pytest.raises(InvalidInput, match="naive"):
+        format_datetime(datetime(2026, 3, 5, 17, 0), "zh_CN")
+
+
+def test_days_are_written_for_the_locale():
+    assert format_date(date(2026, 1, 9), "zh_CN") == "2026年1月9日"
+    assert format_date(date(2026, 1, 9), "en") == "9 Jan 2026"
+    assert format_date("2026-11-26", "en") == "26 Nov 2026"
+
+
+@pytest.mark.parametrize("amount, written", [
+    (Decimal("1234.5"), "¥1,234.50"), ("1234567.005", "¥1,234,567.01"), (0, "¥0.00"), (-12, "-¥12.00"),
+    (99.999, "¥100.00"),
+])
+def test_amounts_are_written_as_cny(amount, written):
+    assert format_cny(amount) == written
+
+
+def test_retries_back_off_exponentially_up_to_an_hour_with_a_little_jitter():
+    for attempts, base in [(1, 30), (2, 60), (3, 120), (7, 1920), (8, 3600), (20, 3600)]:
+        delay = retry_delay(attempts).total_seconds()
+        assert base <= delay <= base * 1.1
+
+
+def test_mail_settings_come_from_the_environment_with_defaults():
+    defaults = load_mail_config({})
+    assert (defaults.server, defaults.port, defaults.default_sender, defaults.timeout, defaults.base_url) == (
+        "127.0.0.1", 25, "ERP <erp@localhost>", 10.0, "http://127.0.0.1:5000")
+    assert defaults.use_tls is False and defaults.username is None
+    config = load_mail_config({
+        "ERP_MAIL_SERVER": "smtp.example.cn", "ERP_MAIL_PORT": "587", "ERP_MAIL_USE_TLS": "true",
+        "ERP_MAIL_USERNAME": "erp", "ERP_MAIL_PASSWORD": "s3cret", "ERP_MAIL_TIMEOUT": "3.5",
+        "ERP_MAIL_DEFAULT_SENDER": "ERP 系统 <erp@example.cn>", "ERP_BASE_URL": "https://erp.example.cn/"})
+    assert (config.server, config.port, config.use_tls, config.username, config.password, config.timeout) == (
+        "smtp.example.cn", 587, True, "erp", "s3cret", 3.5)
+    assert config.base_url == "https://erp.example.cn" and config.message_id_domain == "example.cn"
+    assert "s3cret" not in repr(config)
+
+
+def test_a_long_subject_is_shortened_to_one_readable_line():
+    mail = render("task_assigned", "en", {**COMMON, **TASK, "task_name": "审批\n" + "长" * 400})
+    assert len(mail.subject) == 200 and mail.subject.endswith("…") and "\n" not in mail.subject
+
+
+def test_optional_values_may_be_empty():
+    failed = render("instance_failed", "zh_CN", {**COMMON, **INSTANCE, "business_key": None, "error": None})
+    assert "错误信息：—" in failed.text and "业务编号：—" in failed.text and "None" not in failed.text
+    assigned = render("task_assigned", "en", {**COMMON, **TASK, "due_at": None, "recipient_name": None})
+    assert "Due: not set" in assigned.text and assigned.text.startswith("Hello,")
