@@ -388,6 +388,19 @@ def bench_engine(rounds, postgres_url):
     run(rounds=rounds, postgres_url=postgres_url, out=click.echo)
 
 
+@bench.command("timers")
+@click.option("--timers", "count", default=10_000, show_default=True, help="timers spread over --spread seconds")
+@click.option("--spread", default=120.0, show_default=True)
+@click.option("--quick", default=100, show_default=True, help="5-second timers started midway")
+@click.option("--postgres-url", envvar="ERP_BENCH_POSTGRES_URL",
+              default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+def bench_timers(count, spread, quick, postgres_url):
+    """Timer lateness (p50, p99, max) and the worker's idle CPU."""
+    from bench.timers import run
+
+    run(timers=count, spread=spread, quick=quick, postgres_url=postgres_url, out=click.echo)
+
+
 def _register_commands() -> None:
     from erp.calendar_cli import calendar
     from erp.escalation.cli import escalation_cli
