@@ -17,10 +17,13 @@ $(STAMP): requirements.lock pyproject.toml
 
 run: setup
 	$(BIN)/erp db upgrade
+	$(BIN)/erp calendar seed
 	$(BIN)/erp demo
 	$(BIN)/erp instances
 	@echo
-	@echo "Try:  $(BIN)/erp tasks --user zhangwei      $(BIN)/erp show 1      $(BIN)/erp --help"
+	@echo "The worker runs below (Ctrl-C stops it). In another shell try:"
+	@echo "  $(BIN)/erp tasks --user zhangwei      $(BIN)/erp show 1      $(BIN)/erp --help"
+	$(BIN)/erp worker
 
 test: setup
 	$(BIN)/ruff check .

@@ -65,20 +65,33 @@ def script_globals() -> dict:
 
 @lru_cache(maxsize=1)
 def engine() -> Engine:
+    from erp.notify import on_engine_event
+
     settings = load_settings()
     return Engine(build_registry(), FormCatalog(settings.forms_dir), groups_of=groups_of,
-                  script_cpu_seconds=settings.script_cpu_seconds, script_globals=script_globals())
+                  script_cpu_seconds=settings.script_cpu_seconds, listeners=[on_engine_event],
+                  script_globals=script_globals())
 
 
 def periodic_jobs(database):
     """Every periodic job of the product (other modules add theirs here)."""
+    from erp.escalation.services import run_escalations
     from erp.jobs.registry import PeriodicJobs
+    from erp.notify import notify_task
 
-    return PeriodicJobs(database)
+    jobs = PeriodicJobs(database)
+
+    @jobs.register("tasks.escalate", "* * * * *", "待办催办与升级 Remind about and escalate overdue tasks")
+    def escalate(session, now):
+        return run_escalations(session, engine(), notify_task, now)
+
+    return jobs
 
 
 def build_worker(database, **options):
     """The worker with everything time-driven the product has registered."""
     from erp.worker import Worker
+    from notifications.sender import send_due
 
-    return Worker(database, engine(), periodic_jobs=periodic_jobs(database), **options)
+    return Worker(database, engine(), periodic_jobs=periodic_jobs(database),
+                  outbox_sender=lambda: send_due(database), **options)

@@ -140,3 +140,41 @@ def test_timer_expressions_from_data_are_honoured(deploy, engine, tx, database, 
         instance_id = engine.start(session, "quick_timer", {"delay": delay or "PT30M"}).id
         due = session.get(ProcessInstance, instance_id).next_timer_at
     assert due == T0 + (timedelta(hours=2) if delay else timedelta(minutes=30))
+
+
+
+def test_the_worker_process_sends_the_mail_its_timers_caused(deploy, tx, database, database_url, operators):
+    """End to end through `erp worker --once`: a timer fires, the next task (due in two working days on the
+    Chinese calendar) is mailed by the same worker run to a real SMTP server."""
+    from engine.runtime import Engine
+    from erp.identity.services import ensure_user
+    from erp.wiring import calendar_cache, script_globals
+    from forms import FormCatalog
+    from tests.conftest import FIXTURES
+    from tests.mail_server import MailServer
+
+    server = MailServer()
+    server.start()
+    try:
+        calendar_cache.clear()
+        engine = Engine(operators, FormCatalog(FIXTURES / "forms"), script_globals=script_globals())
+        deploy("timed_handoff.bpmn", engine_=engine)
+        with tx() as session:
+            ensure_user(session, "zhaoqiang", "赵强", email="zhaoqiang@example.cn")
+        with clock.frozen(T0), tx() as session:
+            instance_id = engine.start(session, "timed_handoff", {"starter": "zhaoqiang"}).id
+        env = {"ERP_DATABASE_URL": database_url, "ERP_MAIL_SERVER": server.host, "ERP_MAIL_PORT": str(server.port),
+               "ERP_MAIL_TIMEOUT": "5", "ERP_BASE_URL": "http://erp.test"}
+        worker = subprocess.run([sys.executable, "-m", "erp.cli", "worker", "--once"], cwd=ROOT, timeout=300,
+                                env={**os.environ, **env}, capture_output=True, text=True)
+        assert worker.returncode == 0, worker.stderr
+        assert json.loads(worker.stdout.strip().splitlines()[-1])["timers"] == 1
+        [message] = server.messages
+        assert message["To"] == "zhaoqiang@example.cn" and "Follow up" in message["Subject"]
+        with tx(readonly=True) as session:
+            [task] = queries.tasks(session, instance_id=instance_id)
+        due = datetime.fromisoformat(task["due_at"])
+        assert (due - datetime.fromisoformat(task["created_at"])) >= timedelta(days=2)
+        assert f"http://erp.test/tasks/{task['id']}" in message.get_body(("plain",)).get_content()
+    finally:
+        server.stop()
