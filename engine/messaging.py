@@ -12,6 +12,7 @@ from engine.models import MessageSubscription, ProcessDefinition
 from engine.projection import (
     all_tasks,
     correlation_key,
+    message_definitions,
     waiting_message_tasks,
 )
 from engine.stepping import ACTIVE, Step
@@ -36,12 +37,12 @@ class Messaging:
             if instance.status not in ACTIVE:
                 skipped.append(instance_id)
                 continue
-            waiting = [t for t in waiting_message_tasks(workflow) if t.task_spec.event_definition.name == name]
+            waiting = [t for t in waiting_message_tasks(workflow) if message_definitions(t, name)]
             if not waiting:
                 continue
             step = Step(session, instance, workflow, user)
             # the correlation values travel with the message (SpiffWorkflow reads them from the payload)
-            workflow.catch(BpmnEvent(waiting[0].task_spec.event_definition,
+            workflow.catch(BpmnEvent(message_definitions(waiting[0], name)[0],
                                      payload={**(correlation or {}), **payload},
                                      correlations={k: dict(v) for k, v in workflow.correlations.items()}))
             self._merge_message_payload(workflow, name, payload, waiting)
@@ -84,9 +85,8 @@ class Messaging:
         if not isinstance(payload, dict):
             return
         for task in waiting if waiting is not None else list(all_tasks(workflow)):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if (isinstance(definition, MessageEventDefinition) and definition.name == name
-                    and task.state != TaskState.WAITING and getattr(definition, "message_var", None) is None
-                    and not task.has_state(TaskState.FINISHED_MASK)):
-                task.data.update(payload)
+            for definition in message_definitions(task, name):
+                if (task.state != TaskState.WAITING and getattr(definition, "message_var", None) is None
+                        and not task.has_state(TaskState.FINISHED_MASK)):
+                    task.data.update(payload)
 

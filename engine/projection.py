@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
@@ -34,8 +35,21 @@ def ready_human_tasks(workflow):
 def waiting_message_tasks(workflow):
     return [
         t for t in workflow.event_manager.tasks.values()
-        if t.state == TaskState.WAITING and isinstance(t.task_spec.event_definition, MessageEventDefinition)
+        if t.state == TaskState.WAITING and message_definitions(t)
     ]
+
+
+def event_definitions(task) -> list:
+    """A catching task's event definitions; an event-based gateway waits on several at once."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition] if definition is not None else []
+
+
+def message_definitions(task, name: str | None = None) -> list:
+    return [d for d in event_definitions(task)
+            if isinstance(d, MessageEventDefinition) and (name is None or d.name == name)]
 
 
 def element_id(task) -> str:
@@ -64,9 +78,20 @@ def human_task_fields(task, script_engine) -> dict:
         "candidate_users": _names(expr("candidateUsers")),
         "candidate_groups": sorted({*([lane] if lane else []), *_names(expr("candidateGroups"))}),
         "assignee": str(assignee) if assignee else None,
-        "due_at": _due(expr("dueDate")),
+        "due_at": _due(expr("dueDate")) or boundary_timer_due(task),
         "priority": int(expr("priority") or DEFAULT_PRIORITY) if props.get("priority") else DEFAULT_PRIORITY,
     }
+
+
+def boundary_timer_due(task) -> datetime | None:
+    """Without a dueDate property, a task is due when the earliest timer drawn on its boundary fires."""
+    parent = task.parent
+    if parent is None or type(parent.task_spec).__name__ != "BoundaryEventSplit":
+        return None
+    dues = [timer_due(sibling) for sibling in parent.children if sibling is not task
+            and isinstance(getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition)]
+    dues = [d for d in dues if d is not None]
+    return min(dues) if dues else None
 
 
 def _names(value) -> list[str]:
@@ -99,11 +124,10 @@ def correlation_key(values: dict) -> str:
     return "&".join(f"{quote(str(k))}={quote(str(v))}" for k, v in sorted(values.items()) if v is not None)
 
 
-def subscription_correlation(task, script_engine) -> dict:
+def subscription_correlation(task, definition, script_engine) -> dict:
     """The values a waiting message event expects: those already correlated in this workflow, else its
     retrieval expressions evaluated over the instance's own data (a payload carrying `order_id` correlates
     with an instance whose data has the same `order_id`)."""
-    definition = task.task_spec.event_definition
     known = {}
     for props in task.workflow.correlations.values():
         known.update(props)
@@ -123,8 +147,8 @@ def timers(workflow) -> list[dict]:
     """The waiting timers of the workflow with their due time."""
     found = []
     for task in workflow.event_manager.tasks.values():
-        definition = getattr(task.task_spec, "event_definition", None)
-        if task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
+        definition = next((d for d in event_definitions(task) if isinstance(d, TimerEventDefinition)), None)
+        if task.state != TaskState.WAITING or definition is None:
             continue
         due = timer_due(task)
         kind = type(definition).__name__.replace("TimerEventDefinition", "").replace("TimeDate", "Date")

@@ -23,6 +23,7 @@ from engine.projection import (
     correlation_key,
     element_id,
     human_task_fields,
+    message_definitions,
     next_timer,
     ready_human_tasks,
     subscription_correlation,
@@ -224,10 +225,10 @@ class Stepping:
         for task in waiting:
             if task.internal_data.get(SUBSCRIBED_FLAG):
                 continue
-            values = subscription_correlation(task, self.script_engine)
-            rows.append(dict(message_name=task.task_spec.event_definition.name,
-                             correlation_key=correlation_key(values), element_id=element_id(task),
-                             spiff_task_id=str(task.id), created_at=now))
+            for definition in message_definitions(task):
+                values = subscription_correlation(task, definition, self.script_engine)
+                rows.append(dict(message_name=definition.name, correlation_key=correlation_key(values),
+                                 element_id=element_id(task), spiff_task_id=str(task.id), created_at=now))
             task.internal_data[SUBSCRIBED_FLAG] = True
         current = {str(t.id) for t in waiting}
         return rows, sorted(step.subscribed_before - current)

@@ -103,7 +103,9 @@ def _insert_rows(session, model, instance_id: int, rows: list[dict]) -> None:
         columns = model.__table__.c.keys()
         # executemany needs every row to name the same columns
         full = [{c: row.get(c) for c in columns if c != "id"} | {"instance_id": instance_id} for row in rows]
-        session.connection().execute(_INSERTS[model], full)
+        # one multi-row INSERT: a driver executemany (psycopg) costs a round trip per row
+        statement = _INSERTS[model] if len(full) == 1 else insert(model.__table__).values(full)
+        session.connection().execute(statement, full[0] if len(full) == 1 else None)
 
 
 def insert_history(session, instance_id: int, events: list[dict]) -> None:

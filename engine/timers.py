@@ -10,6 +10,7 @@ from core import clock
 from engine.models import ProcessInstance
 from engine.projection import timers
 from engine.stepping import ACTIVE, Step
+from engine.store import INSTANCE_COLUMNS, record_from
 
 
 class Timers:
@@ -19,15 +20,16 @@ class Timers:
         """Fire the timers due at `now` (default: the clock) and run their instances on; returns their ids.
         On PostgreSQL due instances are claimed with FOR UPDATE SKIP LOCKED, so workers never share one."""
         at = now or clock.now()
-        query = (select(ProcessInstance.id).where(ProcessInstance.next_timer_at <= at,
-                                                  ProcessInstance.status.in_(ACTIVE))
+        query = (select(*INSTANCE_COLUMNS).where(ProcessInstance.next_timer_at <= at,
+                                                 ProcessInstance.status.in_(ACTIVE))
                  .order_by(ProcessInstance.next_timer_at).limit(limit))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         fired = []
         with clock.frozen(at):
-            for instance_id in session.scalars(query).all():
-                instance, workflow = self.load(session, instance_id)
+            for row in session.execute(query).all():  # the claimed rows are the instances themselves
+                instance = record_from(row)
+                workflow = self._workflow(session, instance)
                 step = Step(session, instance, workflow, None)
                 due = [t for t in timers(workflow) if t["due_at"] is not None and t["due_at"] <= at]
                 workflow.refresh_timers()
@@ -37,7 +39,7 @@ class Timers:
                 _skip_missed_cycles(step, workflow, at)
                 self._run(step)
                 self._save(step)
-                fired.append(instance_id)
+                fired.append(instance.id)
         return fired
 
 

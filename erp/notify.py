@@ -51,3 +51,31 @@ def _task_context(session, event: EngineEvent, task: dict) -> dict:
     return {**_instance_context(session, event), "task_id": task["id"],
             "task_name": task.get("name") or task.get("element_id"), "due_at": task.get("due_at"),
             "priority": task.get("priority"), "assignee": task.get("assignee")}
+
+
+def enqueue_digests(session, now) -> int:
+    """Each opted-in user's open tasks (assigned to them or offered to their groups) in one morning mail."""
+    from sqlalchemy import or_
+
+    from core.calendar import BEIJING
+    from engine.models import HumanTask, TaskCandidate
+    from erp.identity.queries import groups_of
+    from notifications.digest import enqueue_daily_digests
+    from notifications.models import NotificationPreference
+
+    wanting = session.scalars(select(NotificationPreference.username).where(
+        NotificationPreference.kind == "daily_digest", NotificationPreference.enabled.is_(True))).all()
+    by_user = {}
+    for username in wanting:
+        groups = groups_of(session, username)
+        offered = select(TaskCandidate.task_id).where(or_(TaskCandidate.user_name == username,
+                                                          TaskCandidate.group_name.in_(groups or [""])))
+        rows = session.execute(
+            select(HumanTask, ProcessInstance.process_key, ProcessInstance.business_key)
+            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .where(HumanTask.status == "open", or_(HumanTask.assignee == username,
+                                                   HumanTask.assignee.is_(None) & HumanTask.id.in_(offered)))
+            .order_by(HumanTask.due_at)).all()
+        by_user[username] = [{"task_id": t.id, "task_name": t.name or t.element_id, "process_name": key,
+                              "business_key": bk, "due_at": t.due_at} for t, key, bk in rows]
+    return len(enqueue_daily_digests(session, by_user, now.astimezone(BEIJING).date(), at=now))

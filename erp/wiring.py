@@ -85,6 +85,12 @@ def periodic_jobs(database):
     def escalate(session, now):
         return run_escalations(session, engine(), notify_task, now)
 
+    @jobs.register("notifications.daily_digest", "0 8 * * *", "每日待办汇总 Daily digest of open tasks")
+    def daily_digest(session, now):
+        from erp.notify import enqueue_digests
+
+        return {"digests": enqueue_digests(session, now)}
+
     return jobs
 
 

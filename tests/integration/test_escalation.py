@@ -159,3 +159,21 @@ def test_a_finished_instance_tells_its_initiator(office, engine, tx, database, m
     _send(database, mail, T0 + timedelta(hours=1))
     done = [m for m in smtp_server.messages if "instances/" in m.get_body(("plain",)).get_content()]
     assert [m["To"] for m in done] == ["clerk@example.cn"]
+
+
+def test_a_daily_digest_goes_only_to_those_who_asked_for_it(office, engine, tx, database, mail, smtp_server):
+    from erp.notify import enqueue_digests
+    from notifications.outbox import set_preference
+
+    _start(engine, tx)
+    with tx() as session:
+        set_preference(session, "clerk2", "daily_digest", True)
+    morning = T0 + timedelta(days=1)  # 09:00 Beijing the next day
+    with clock.frozen(morning), tx() as session:
+        assert enqueue_digests(session, morning) == 1
+        assert enqueue_digests(session, morning) == 0  # one per user and day
+    _send(database, mail, T0)
+    smtp_server.messages.clear()
+    _send(database, mail, morning)
+    [digest] = smtp_server.messages
+    assert digest["To"] == "clerk2@example.com" and "Approve" in digest.get_body(("plain",)).get_content()

@@ -105,6 +105,8 @@ def test_timers_fire_once_when_due_and_their_due_time_is_indexed(deploy, engine,
         assert engine.fire_due_timers(session, T0 + timedelta(minutes=10, seconds=2)) == []
     shown = _show(engine, tx, instance_id)
     assert [t["element_id"] for t in shown["tasks"]] == ["answer"]
+    # without a dueDate property the task is due when its boundary timer fires
+    assert shown["tasks"][0]["due_at"] == (T0 + timedelta(minutes=10, seconds=1, hours=1)).isoformat()
     assert ("timer_fired", "wait") in [(h["kind"], h["element_id"]) for h in shown["history"]]
     # the boundary timer on "answer" is due one hour after the task became ready
     with tx(readonly=True) as session:
