@@ -28,6 +28,11 @@ from engine.stepping import ACTIVE, TIMER_CHANNEL
 log = logging.getLogger(__name__)
 
 
+def cron_trigger(schedule: str, timezone: str = "Asia/Shanghai") -> CronTrigger:
+    """A crontab schedule ("minute hour day month weekday") in the company's time zone."""
+    return CronTrigger.from_crontab(schedule, timezone=timezone)
+
+
 class Worker:
     def __init__(self, database, engine, *, batch: int = 20, max_sleep: float = 30.0, poll: float = 1.0,
                  periodic_jobs=None, outbox_sender=None, outbox_every: float = 5.0,
@@ -89,7 +94,7 @@ class Worker:
         if self.outbox_sender is not None:
             scheduler.add_job(self.outbox_sender, "interval", seconds=self.outbox_every, id="outbox")
         for job in (self.periodic_jobs.all() if self.periodic_jobs is not None else []):
-            scheduler.add_job(self.periodic_jobs.run, CronTrigger.from_crontab(job.schedule, timezone=self.timezone),
+            scheduler.add_job(self.periodic_jobs.run, cron_trigger(job.schedule, self.timezone),
                               args=[job.name], id=f"job:{job.name}")
         scheduler.start()
         waker = self._listen_postgres if self.database.engine.dialect.name == "postgresql" else self._poll_due

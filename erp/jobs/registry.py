@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -31,8 +30,10 @@ class JobSpec:
 
 
 def check_schedule(schedule: str) -> str:
+    from erp.worker import cron_trigger  # APScheduler stays in the worker module
+
     try:
-        CronTrigger.from_crontab(schedule)
+        cron_trigger(schedule)
     except ValueError as exc:
         raise InvalidInput(f"{schedule!r} is not a crontab schedule (minute hour day month weekday): {exc}") from None
     return schedule

@@ -36,5 +36,12 @@ def test_a_layer_imports_only_what_it_may(package, forbidden):
 
 
 def test_spiffworkflow_is_imported_only_inside_the_engine_and_its_benchmark():
-    for package in ("core", "erp", "forms"):
+    for package in ("core", "erp", "forms", "notifications"):
         assert [str(p) for p, n in _imports(package) if n == "SpiffWorkflow"] == []
+
+
+def test_apscheduler_lives_in_the_worker_module_and_flask_in_the_mail_adapter():
+    found = {(str(p), n) for package in ("core", "engine", "erp", "forms", "notifications")
+             for p, n in _imports(package) if n in ("apscheduler", "flask", "flask_mail")}
+    assert {p for p, n in found if n == "apscheduler"} <= {"erp/worker.py"}
+    assert {p for p, n in found if n in ("flask", "flask_mail")} <= {"notifications/sender.py"}
