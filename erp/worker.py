@@ -121,8 +121,9 @@ class Worker:
             log.exception("firing due timers failed")
         self._reschedule()
 
-    def _reschedule(self) -> None:
-        """Run the timers job at the earliest due time, but never later than max_sleep from now."""
+    def _reschedule(self, only_earlier: bool = False) -> None:
+        """Run the timers job at the earliest due time, but never later than max_sleep from now; with
+        `only_earlier`, move it only if a nearer timer has appeared (the wake-up path)."""
         job = self.scheduler.get_job("timers") if self.scheduler else None
         if job is None:
             return
@@ -131,20 +132,14 @@ class Worker:
         when = now + timedelta(seconds=self.max_sleep)
         if due is not None and due < when:
             when = max(due, now)
+        if only_earlier and job.next_run_time is not None and when >= job.next_run_time:
+            return
         if job.next_run_time is None or abs((job.next_run_time - when).total_seconds()) > 0.001:
             job.modify(next_run_time=when)
 
     def _poll_due(self) -> None:
         while not self._stopping.wait(self.poll):
-            self._wake_if_nearer()
-
-    def _wake_if_nearer(self) -> None:
-        job = self.scheduler.get_job("timers") if self.scheduler else None
-        if job is None:
-            return
-        due = self.next_due()
-        if due is not None and (job.next_run_time is None or due < job.next_run_time):
-            job.modify(next_run_time=max(due, clock.now()))
+            self._reschedule(only_earlier=True)
 
     def _listen_postgres(self) -> None:
         """LISTEN for the engine's NOTIFY; fall back to polling if the connection breaks."""
@@ -155,10 +150,10 @@ class Worker:
             try:
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(f"LISTEN {TIMER_CHANNEL}")
-                    self._wake_if_nearer()
+                    self._reschedule(only_earlier=True)
                     while not self._stopping.is_set():
                         for _ in conn.notifies(timeout=self.max_sleep, stop_after=1):
-                            self._wake_if_nearer()
+                            self._reschedule(only_earlier=True)
             except Exception:
                 log.exception("timer LISTEN connection lost; polling until it is back")
                 self._stopping.wait(self.poll)
