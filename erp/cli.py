@@ -357,6 +357,7 @@ def demo():
 @click.option("--poll", default=1.0, show_default=True, help="SQLite: how often to re-read the next due time (s)")
 def worker(once, batch, max_sleep, poll):
     """Fire BPMN timers when due, send mail, escalate overdue tasks, run periodic jobs."""
+    import faulthandler
     import logging
     import signal
 
@@ -369,6 +370,7 @@ def worker(once, batch, max_sleep, poll):
         click.echo(json.dumps(the_worker.run_once()))
         return
     signal.signal(signal.SIGTERM, lambda *_: the_worker._stopping.set())
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` prints every thread's stack
     the_worker.run_forever()
 
 

@@ -1,5 +1,5 @@
-"""The worker process: APScheduler fires BPMN timers when they are due, sends the mail outbox, escalates
-overdue tasks and runs the registered periodic jobs. This is the only module that imports APScheduler.
+"""The worker process: fires BPMN timers when they are due, and through APScheduler sends the mail outbox
+and runs the registered periodic jobs (escalation among them). This is the only module importing APScheduler.
 
 Timers are not polled by loading instances: the worker asks the database for the earliest due time (one
 indexed MIN query), sleeps until then (at most `max_sleep`), and is woken early when a nearer timer appears:
@@ -49,6 +49,8 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.scheduler: BackgroundScheduler | None = None
         self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._sleeping_until = clock.now()
 
     # ------------------------------------------------------------------ one pass (also `erp worker --once`)
 
@@ -89,20 +91,26 @@ class Worker:
         scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
                                                                       "misfire_grace_time": None})
         self.scheduler = scheduler
-        scheduler.add_job(self._timers_job, "interval", seconds=self.max_sleep, id="timers",
-                          next_run_time=clock.now())
         if self.outbox_sender is not None:
             scheduler.add_job(self.outbox_sender, "interval", seconds=self.outbox_every, id="outbox")
         for job in (self.periodic_jobs.all() if self.periodic_jobs is not None else []):
             scheduler.add_job(self.periodic_jobs.run, cron_trigger(job.schedule, self.timezone),
                               args=[job.name], id=f"job:{job.name}")
         scheduler.start()
-        waker = self._listen_postgres if self.database.engine.dialect.name == "postgresql" else self._poll_due
-        threading.Thread(target=waker, name="timer-waker", daemon=True).start()
+        # Timers run in their own loop rather than as a self-rescheduling APScheduler job: moving a job's next
+        # run from inside that job races with APScheduler's running-instance count and loses the wake-up.
+        self._threads = [threading.Thread(target=self._timer_loop, name="timers", daemon=True),
+                         threading.Thread(target=self._listen_postgres if self.database.engine.dialect.name
+                                          == "postgresql" else self._poll_due, name="timer-waker", daemon=True)]
+        for thread in self._threads:
+            thread.start()
         log.info("worker %s started", self.name)
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()
+        for thread in getattr(self, "_threads", []):
+            thread.join(timeout=30)
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
 
@@ -114,32 +122,33 @@ class Worker:
         finally:
             self.stop()
 
-    def _timers_job(self) -> None:
-        try:
-            self.fire_due_timers()
-        except Exception:  # keep the worker alive; the timers stay due and are tried again
-            log.exception("firing due timers failed")
-        self._reschedule()
+    def _timer_loop(self) -> None:
+        """Fire what is due, then sleep until the next due time (at most max_sleep) or until woken."""
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                self.fire_due_timers()
+                due = self.next_due()
+            except Exception:  # keep the worker alive; the timers stay due and are tried again
+                log.exception("firing due timers failed")
+                due = None
+            delay = self.max_sleep if due is None else (due - clock.now()).total_seconds()
+            delay = min(max(delay, 0.0), self.max_sleep)
+            self._sleeping_until = clock.now() + timedelta(seconds=delay)
+            self._wake.wait(delay)
 
-    def _reschedule(self, only_earlier: bool = False) -> None:
-        """Run the timers job at the earliest due time, but never later than max_sleep from now; with
-        `only_earlier`, move it only if a nearer timer has appeared (the wake-up path)."""
-        job = self.scheduler.get_job("timers") if self.scheduler else None
-        if job is None:
-            return
-        now = clock.now()
+    def _nudge(self) -> None:
+        """Wake the timer loop if a timer now falls due before it meant to wake up."""
         due = self.next_due()
-        when = now + timedelta(seconds=self.max_sleep)
-        if due is not None and due < when:
-            when = max(due, now)
-        if only_earlier and job.next_run_time is not None and when >= job.next_run_time:
-            return
-        if job.next_run_time is None or abs((job.next_run_time - when).total_seconds()) > 0.001:
-            job.modify(next_run_time=when)
+        if due is not None and due < self._sleeping_until:
+            self._wake.set()
 
     def _poll_due(self) -> None:
         while not self._stopping.wait(self.poll):
-            self._reschedule(only_earlier=True)
+            try:
+                self._nudge()
+            except Exception:
+                log.exception("reading the next due time failed")
 
     def _listen_postgres(self) -> None:
         """LISTEN for the engine's NOTIFY; fall back to polling if the connection breaks."""
@@ -150,10 +159,10 @@ class Worker:
             try:
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(f"LISTEN {TIMER_CHANNEL}")
-                    self._reschedule(only_earlier=True)
+                    self._nudge()
                     while not self._stopping.is_set():
                         for _ in conn.notifies(timeout=self.max_sleep, stop_after=1):
-                            self._reschedule(only_earlier=True)
+                            self._nudge()
             except Exception:
                 log.exception("timer LISTEN connection lost; polling until it is back")
                 self._stopping.wait(self.poll)
