@@ -51,6 +51,7 @@ _FINISH_TASK = (update(_tasks).where(_tasks.c.id == bindparam("b_id"))
                         completed_by=bindparam("completed_by")))
 _INSERTS = {model: insert(model.__table__)
             for model in (HistoryEvent, Incident, MessageSubscription, TaskCandidate)}
+_INSERTS_RETURNING = {model: statement.returning(model.__table__.c.id) for model, statement in _INSERTS.items()}
 
 
 def record_from(row) -> InstanceRecord:
@@ -103,9 +104,13 @@ def _insert_rows(session, model, instance_id: int, rows: list[dict]) -> None:
         columns = model.__table__.c.keys()
         # executemany needs every row to name the same columns
         full = [{c: row.get(c) for c in columns if c != "id"} | {"instance_id": instance_id} for row in rows]
-        # one multi-row INSERT: a driver executemany (psycopg) costs a round trip per row
-        statement = _INSERTS[model] if len(full) == 1 else insert(model.__table__).values(full)
-        session.connection().execute(statement, full[0] if len(full) == 1 else None)
+        conn = session.connection()
+        if conn.dialect.name == "sqlite":
+            conn.execute(_INSERTS[model], full)  # executemany is cheap in-process
+        else:
+            # With RETURNING, SQLAlchemy sends many rows as one cached multi-row INSERT ("insertmanyvalues");
+            # psycopg's own executemany would cost a round trip per row.
+            conn.execute(_INSERTS_RETURNING[model], full).all()
 
 
 def insert_history(session, instance_id: int, events: list[dict]) -> None:
