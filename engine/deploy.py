@@ -4,12 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from core import clock
 from engine.errors import DeploymentFailed, InvalidInput
-from engine.models import ProcessDefinition
-from engine.parsing import DeploymentReader
+from engine.models import ProcessDefinition, TimerStart
+from engine.parsing import DeploymentReader, DeployProblem
 from engine.serialization import dump_spec
 
 SOURCE_SUFFIXES = (".bpmn", ".dmn", ".bpmn20.xml")
@@ -70,8 +70,27 @@ def deploy(engine, session, sources: dict[str, bytes], *, user=None, comment=Non
         )
         session.add(definition)
         session.flush()
+        _replace_schedule(engine, session, process, definition, reader)
         results.append(Deployed(process.key, version, definition.id, True))
     return results
+
+
+def _replace_schedule(engine, session, process, definition, reader) -> None:
+    """The newest version's timer start events replace the schedule of the versions before it."""
+    from engine.timers import timer_start_schedule
+
+    try:
+        rows = timer_start_schedule(process.spec, engine.script_engine, clock.now())
+    except ValueError as exc:
+        element = getattr(exc, "element_id", None)
+        file = next((f for f in process.files if element in reader.lines.get(f, {})), process.files[0])
+        line = reader.lines.get(file, {}).get(element)
+        raise DeploymentFailed([DeployProblem(file, element, line, str(exc))]) from None
+    session.execute(delete(TimerStart).where(TimerStart.process_key == process.key))
+    for row in rows:
+        session.add(TimerStart(definition_id=definition.id, process_key=process.key, **row))
+    if rows:
+        session.flush()
 
 
 def _deployed_sources(session, key: str) -> dict[str, bytes] | None:

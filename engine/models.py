@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -155,6 +156,23 @@ class HistoryEvent(Base):
     spiff_task_id: Mapped[str | None] = mapped_column(String(36))
     data: Mapped[dict | None] = mapped_column(JSON)
     message: Mapped[str | None] = mapped_column(Text)
+
+
+class TimerStart(Base):
+    """The schedule of a process drawn with a timer start event: the worker starts an instance when due.
+    Only the latest version of a process keeps its schedule."""
+
+    __tablename__ = "timer_start"
+
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(200), index=True)
+    next_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    #: starts still to come: 1 for a date or duration, n for R<n>/…, -1 for an endless cycle
+    remaining: Mapped[int] = mapped_column(Integer)
+    #: the cycle's period in seconds (None: starts once)
+    every_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class Incident(Base):

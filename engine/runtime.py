@@ -28,7 +28,7 @@ from engine.store import (
     insert_history,
     update_instance,
 )
-from engine.timers import Timers
+from engine.timers import Timers, pass_start_timers
 
 _definitions = ProcessDefinition.__table__
 _LATEST_DEFINITION = (select(_definitions.c.id, _definitions.c.key, _definitions.c.version)
@@ -69,11 +69,15 @@ class Engine(Inbox, Stepping, Messaging, Timers):
             select(ProcessDefinition.spec).where(ProcessDefinition.id == definition_id)))
 
     def start(self, session, key: str, data: dict | None = None, *, business_key: str | None = None,
-              user: str | None = None, version: int | None = None, message=None) -> InstanceRecord:
+              user: str | None = None, version: int | None = None, message=None,
+              definition_id: int | None = None, scheduled: bool = False) -> InstanceRecord:
         """Start the latest (or the given) version of process `key` and run it to its first wait state."""
         if data is not None and not isinstance(data, dict):
             raise InvalidInput("start data must be a JSON object")
-        if version is None:
+        if definition_id is not None:
+            definition = session.execute(select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.version)
+                                         .where(ProcessDefinition.id == definition_id)).first()
+        elif version is None:
             definition = self.latest_definition(session, key)
         else:
             definition = session.execute(select(ProcessDefinition.id, ProcessDefinition.key,
@@ -92,7 +96,10 @@ class Engine(Inbox, Stepping, Messaging, Timers):
                                   updated_at=now)
         step = Step(session, instance, workflow, user)
         step.event("started", data=data or {}, message=f"{key} v{definition.version}"
-                   + (f" by message {message[0]}" if message else ""))
+                   + (f" by message {message[0]}" if message else "") + (" by its timer start" if scheduled else ""))
+        if scheduled:
+            self._run(step)  # reach the timer start event that scheduled this instance, then pass it
+            pass_start_timers(workflow, clock.now())
         if message is not None:
             self._run(step)  # reach the message start event, then hand it the message
             name, definition_obj, payload = message

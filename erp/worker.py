@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from core import clock
 from core.errors import Conflict
-from engine.models import ProcessInstance
+from engine.models import ProcessInstance, TimerStart
 from engine.stepping import ACTIVE, TIMER_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class Worker:
             try:
                 with self.database.transaction() as session:
                     fired = self.engine.fire_due_timers(session, clock.now(), limit=self.batch)
+                    fired += self.engine.start_scheduled_processes(session, clock.now(), limit=self.batch)
             except Conflict:  # another worker holds the SQLite write lock or changed the instance first
                 busy += 1
                 if busy > 20:
@@ -74,9 +75,12 @@ class Worker:
         return total
 
     def next_due(self) -> datetime | None:
+        """The earliest due timer of any instance, or start of a scheduled process."""
         with self.database.transaction(readonly=True) as session:
-            return session.scalar(select(func.min(ProcessInstance.next_timer_at))
-                                  .where(ProcessInstance.status.in_(ACTIVE)))
+            timer = session.scalar(select(func.min(ProcessInstance.next_timer_at))
+                                   .where(ProcessInstance.status.in_(ACTIVE)))
+            start = session.scalar(select(func.min(TimerStart.next_at)))
+        return min((d for d in (timer, start) if d is not None), default=None)
 
     def run_once(self) -> dict:
         """What is due now, once: timers, then the mail they caused (periodic jobs keep their schedules)."""

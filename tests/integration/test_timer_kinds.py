@@ -73,3 +73,51 @@ def test_the_timer_wins_the_race_and_the_message_is_no_longer_awaited(deploy, en
     with pytest.raises(MessageNotDelivered):
         with clock.frozen(NEXT_WORKING_DAY + timedelta(hours=2)), tx() as session:
             engine.deliver_message(session, "reply_received", {"ticket": "T-2"}, {})
+
+
+def test_a_process_with_a_cycle_timer_start_is_started_on_its_schedule(deploy, engine, tx, database):
+    from sqlalchemy import select
+
+    from engine.models import TimerStart
+    from erp.worker import Worker
+
+    first = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # Mondays 09:00 in Beijing, three times
+    deploy("weekly_report.bpmn", engine_=engine)
+    worker = Worker(database, engine)
+    assert worker.next_due() == first
+    with tx() as session:
+        assert engine.start_scheduled_processes(session, first - timedelta(minutes=1)) == []
+        [week1] = engine.start_scheduled_processes(session, first + timedelta(seconds=5))
+        assert engine.start_scheduled_processes(session, first + timedelta(minutes=5)) == []
+    shown = _show(engine, tx, week1)
+    assert [t["element_id"] for t in shown["tasks"]] == ["write"]
+    assert shown["started_by"] == "scheduler" and "timer start" in shown["history"][0]["message"]
+    # the worker was down for two weeks: one start for the missed time, the missed occurrence skipped
+    with tx() as session:
+        assert len(engine.start_scheduled_processes(session, first + timedelta(days=15))) == 1
+        assert session.scalars(select(TimerStart)).all() == []  # R3: done (one of the three was missed)
+
+
+def test_a_new_version_replaces_the_schedule_of_the_old_one(deploy, engine, tx):
+    from sqlalchemy import select
+
+    from engine.models import TimerStart
+
+    deploy("weekly_report.bpmn", engine_=engine)
+    changed = (FIXTURES / "bpmn" / "weekly_report.bpmn").read_bytes().replace(b"R3/", b"R/")
+    with tx() as session:
+        [v2] = engine.deploy(session, {"weekly_report.bpmn": changed})
+        [row] = session.scalars(select(TimerStart)).all()
+    assert (row.definition_id, row.remaining, row.every_seconds) == (v2.definition_id, -1, 7 * 24 * 3600)
+
+
+def test_a_timer_start_that_cannot_be_scheduled_is_refused_at_deploy(deploy, engine, tx):
+    from engine.errors import DeploymentFailed
+
+    broken = (FIXTURES / "bpmn" / "weekly_report.bpmn").read_bytes().replace(
+        b'"R3/2026-06-01T01:00:00+00:00/P7D"', b'"every monday"')
+    with pytest.raises(DeploymentFailed) as failed:
+        with tx() as session:
+            engine.deploy(session, {"weekly_report.bpmn": broken})
+    [problem] = failed.value.problems
+    assert problem.element_id == "every_week" and problem.line == 4 and "cannot be scheduled" in problem.message
