@@ -1,12 +1,15 @@
 # The two commands of the README: `make run` (set up, migrate, deploy, demo data) and `make test`.
 PYTHON ?= python3
+PORT ?= 5000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+ASSETS := webapp/assets
+ASSETS_STAMP := $(ASSETS)/node_modules/.installed-$(shell cat $(ASSETS)/package-lock.json | cksum | cut -d' ' -f1)
 
 .PHONY: setup run test bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(ASSETS_STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,15 +18,21 @@ $(STAMP): requirements.lock pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# front-end packages (bootstrap, htmx, bpmn-js) exactly as package-lock.json pins them; served by the app
+$(ASSETS_STAMP): $(ASSETS)/package-lock.json $(ASSETS)/package.json
+	cd $(ASSETS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(ASSETS_STAMP)
+
 run: setup
 	$(BIN)/erp db upgrade
 	$(BIN)/erp calendar seed
 	$(BIN)/erp demo
 	$(BIN)/erp instances
 	@echo
-	@echo "The worker runs below (Ctrl-C stops it). In another shell try:"
-	@echo "  $(BIN)/erp tasks --user zhangwei      $(BIN)/erp show 1      $(BIN)/erp --help"
-	$(BIN)/erp worker
+	@echo "Web: http://127.0.0.1:5000/  (demo users wangfang, zhangwei, lina, liuyang, chenjing, admin; password demo1234)"
+	@echo "The web app and the worker run below (Ctrl-C stops both)."
+	ERP_INSECURE_COOKIES=1 $(BIN)/erp serve --host 127.0.0.1 --port $(PORT) & \
+	  trap 'kill %1 2>/dev/null' EXIT INT TERM; $(BIN)/erp worker
 
 test: setup
 	$(BIN)/ruff check .

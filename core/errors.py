@@ -24,3 +24,11 @@ class InvalidInput(ErpError):
     def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
         super().__init__(message)
         self.errors = errors or {}
+
+
+class RateLimited(ErpError):
+    """Too many attempts in a short time (HTTP 429); `retry_after` is in seconds."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -16,6 +16,7 @@ from engine.models import (
     TaskCandidate,
 )
 from engine.projection import all_tasks, timers
+from engine.store import EVERYONE
 from engine.values import jsonable
 
 
@@ -64,11 +65,9 @@ def tasks(session, *, user=None, groups=(), status="open", instance_id=None, lim
         query = query.where(HumanTask.instance_id == instance_id)
     if user is not None:
         offered = select(TaskCandidate.task_id).where(or_(
-            TaskCandidate.user_name == user,
-            TaskCandidate.group_name.in_(list(groups)) if groups else False))
-        unnamed = ~select(TaskCandidate.id).where(TaskCandidate.task_id == HumanTask.id).exists()
+            TaskCandidate.user_name == user, TaskCandidate.group_name.in_([*groups, EVERYONE])))
         query = query.where(or_(HumanTask.assignee == user,
-                                (HumanTask.assignee.is_(None)) & (HumanTask.id.in_(offered) | unnamed)))
+                                (HumanTask.assignee.is_(None)) & HumanTask.id.in_(offered)))
     return [task_dict(t) for t in session.scalars(query).all()]
 
 

@@ -81,6 +81,10 @@ def update_instance(session, record: InstanceRecord) -> None:
     record.lock_version += 1
 
 
+#: the candidate group of a task that names no candidates (anyone may take it)
+EVERYONE = "*"
+
+
 def finish_task(session, task_id: int, user: str, at: datetime) -> None:
     session.connection().execute(_FINISH_TASK, {"b_id": task_id, "completed_by": user, "completed_at": at})
 
@@ -93,8 +97,9 @@ def insert_human_tasks(session, instance_id: int, tasks: list[dict]) -> list[int
         candidates = ([{"task_id": task_id, "user_name": u, "group_name": None} for u in task["candidate_users"]]
                       + [{"task_id": task_id, "user_name": None, "group_name": g}
                          for g in task["candidate_groups"]])
-        if candidates:
-            conn.execute(_INSERTS[TaskCandidate], candidates)
+        # A task that names nobody is open to everyone: one row for the pseudo-group keeps inbox queries indexed.
+        conn.execute(_INSERTS[TaskCandidate], candidates or [{"task_id": task_id, "user_name": None,
+                                                              "group_name": EVERYONE}])
         ids.append(task_id)
     return ids
 

@@ -322,11 +322,37 @@ def user_group():
 @click.option("--email")
 @click.option("--group", "groups", multiple=True)
 def user_add(username, display_name, email, groups):
+    """Add a user (or add groups to one) without a password."""
     from erp.identity.services import ensure_user
 
     with db.transaction() as session:
         ensure_user(session, username, display_name, email=email, groups=list(groups))
     click.echo(f"user {username} in groups {', '.join(groups) or 'none'}")
+
+
+@user_group.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="employee, manager, analyst or administrator (repeatable)")
+@click.option("--group", "groups", multiple=True, help="a group (BPMN lane) the user belongs to (repeatable)")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", "display_name")
+@click.option("--email")
+@click.option("--locale", type=click.Choice(["zh_CN", "en"]), default=None)
+@click.option("--manager")
+def user_create(username, roles, groups, password, display_name, email, locale, manager):
+    """Create a user who can log in (or reset an existing user's roles and password)."""
+    from erp.audit.services import record
+    from erp.identity.services import ensure_user, user_by_name, user_fields
+
+    with db.transaction() as session:
+        existing = user_by_name(session, username)
+        before = user_fields(session, existing) if existing else None
+        user = ensure_user(session, username, display_name, email=email, groups=list(groups), roles=list(roles),
+                           password=password, locale=locale, manager=manager)
+        record(session, "user.update" if existing else "user.create", actor="cli", target_type="user",
+               target_id=username, before=before, after=user_fields(session, user), detail="erp user create")
+    click.echo(f"user {username}: roles {', '.join(roles)}; groups {', '.join(groups) or 'none'}")
 
 
 @user_group.command("list")
@@ -337,7 +363,25 @@ def user_list(as_json):
     with db.transaction(readonly=True) as session:
         rows = users(session)
     _emit(as_json, {"users": rows}, "\n".join(
-        f"{u['username']:<16} {u['display_name']:<12} {','.join(u['groups'])}" for u in rows) or "no users")
+        f"{u['username']:<16} {u['display_name']:<12} {','.join(u['roles']):<24} {','.join(u['groups'])}"
+        for u in rows) or "no users")
+
+
+@main.command()
+@click.argument("username")
+@click.option("--name", help="what the token is for (shown to administrators)")
+def token(username, name):
+    """Print a new API token for USERNAME (send it as `Authorization: Bearer <token>`)."""
+    from erp.audit.services import record
+    from erp.identity.services import create_token, get_user
+
+    with db.transaction() as session:
+        user = get_user(session, username)
+        if not user.active:
+            raise InvalidInput(f"user {username} is deactivated")
+        plain = create_token(session, user, name)
+        record(session, "token.create", actor="cli", target_type="user", target_id=username, detail=name)
+    click.echo(plain)
 
 
 @main.command()

@@ -8,16 +8,33 @@ from sqlalchemy import select
 from core.settings import load_settings
 from engine.deploy import read_paths
 from engine.models import ProcessInstance
-from erp.identity.services import ensure_user
+from erp.identity.services import ensure_group, ensure_user, set_password
+
+#: every demo user's password (the README says so; change it on a real system)
+DEMO_PASSWORD = "demo1234"
 
 PEOPLE = [
-    # username, display name, email, groups
-    ("wangfang", "王芳", "wangfang@example.cn", ["employees", "purchasing"]),
-    ("zhangwei", "张伟", "zhangwei@example.cn", ["employees", "dept_manager"]),
-    ("lina", "李娜", "lina@example.cn", ["employees", "finance_director"]),
-    ("liuyang", "刘洋", "liuyang@example.cn", ["employees", "general_manager"]),
-    ("chenjing", "陈静", "chenjing@example.cn", ["employees", "finance"]),
+    # username, display name, email, groups, roles, manager
+    ("wangfang", "王芳", "wangfang@example.cn", ["employees", "purchasing"], ["employee"], "zhangwei"),
+    ("zhangwei", "张伟", "zhangwei@example.cn", ["employees", "dept_manager"], ["employee", "manager"], "liuyang"),
+    ("lina", "李娜", "lina@example.cn", ["employees", "finance_director"], ["employee", "manager"], "liuyang"),
+    ("liuyang", "刘洋", "liuyang@example.cn", ["employees", "general_manager"], ["employee", "manager"], None),
+    ("chenjing", "陈静", "chenjing@example.cn", ["employees", "finance"], ["employee"], "lina"),
+    ("zhaolei", "赵磊", "zhaolei@example.cn", ["employees", "process_analysts"], ["employee", "analyst"], "liuyang"),
+    ("admin", "系统管理员", "admin@example.cn", ["it"], ["administrator"], None),
 ]
+
+GROUPS = {
+    # name: (中文, English)
+    "employees": ("全体员工", "All employees"),
+    "purchasing": ("采购部", "Purchasing"),
+    "dept_manager": ("部门经理", "Department managers"),
+    "finance_director": ("财务总监", "Finance director"),
+    "general_manager": ("总经理", "General manager"),
+    "finance": ("财务部", "Finance"),
+    "process_analysts": ("流程分析师", "Process analysts"),
+    "it": ("信息部", "IT"),
+}
 
 APPROVALS = [
     # business key, subject, amount (CNY), department, requester, decisions taken so far
@@ -32,8 +49,15 @@ APPROVALS = [
 
 
 def load_demo(session, engine) -> str:
-    for username, name, email, groups in PEOPLE:
-        ensure_user(session, username, name, email=email, groups=groups)
+    for name, (title_zh, title_en) in GROUPS.items():
+        ensure_group(session, name, title_zh, title_en)
+    for username, name, email, groups, roles, _manager in PEOPLE:
+        user = ensure_user(session, username, name, email=email, groups=groups, roles=roles)
+        if not user.password_hash:
+            set_password(user, DEMO_PASSWORD)
+    for username, *_, manager in PEOPLE:
+        if manager:
+            ensure_user(session, username, manager=manager)
     deployed = engine.deploy(session, read_paths([load_settings().bpmn_dir]), user="system", comment="演示数据")
     existing = set(session.scalars(select(ProcessInstance.business_key)))
     started = 0

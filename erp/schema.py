@@ -4,7 +4,9 @@
 def all_models() -> None:
     import core.calendar  # noqa: F401
     import engine.models  # noqa: F401
+    import erp.audit.models  # noqa: F401
     import erp.escalation.models  # noqa: F401
+    import erp.files.models  # noqa: F401
     import erp.identity.models  # noqa: F401
     import erp.jobs.models  # noqa: F401
     import notifications.models  # noqa: F401

@@ -1,10 +1,12 @@
-"""Users and group memberships (the web app's login, roles and admin pages build on these)."""
+"""Users, roles, groups and group memberships; login attempts (for rate limiting) and API tokens."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, false
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base
+from core.db import Base, UtcDateTime
 
 
 class User(Base):
@@ -18,6 +20,24 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
     #: the username of this person's manager (escalations of their overdue tasks go there)
     manager: Mapped[str | None] = mapped_column(String(100))
+    #: werkzeug's salted hash (scrypt); None: the user cannot log in with a password
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    #: employee | manager | analyst | administrator (see erp.identity.permissions)
+    roles: Mapped[list] = mapped_column(JSON, default=lambda: ["employee"])
+    #: a deactivated user can neither log in nor use a token; their history stays
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Group(Base):
+    """A group of people; BPMN lanes and candidateGroups name groups by `name`."""
+
+    __tablename__ = "app_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    title_zh: Mapped[str | None] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
 
 
 class GroupMembership(Base):
@@ -30,3 +50,43 @@ class GroupMembership(Base):
     group_name: Mapped[str] = mapped_column(String(200), index=True)
     #: the group lead (组长) receives escalations of the group's unclaimed overdue tasks
     is_lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class LoginAttempt(Base):
+    """Every password login attempt, kept for rate limiting and shown in the audit pages."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_username_at", "username", "at"),
+                      Index("ix_login_attempt_address_at", "address", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    username: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(64))
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class ApiToken(Base):
+    """A bearer token for integrations; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class SavedFilter(Base):
+    """An inbox filter a user saved under a name (the query string of the inbox page)."""
+
+    __tablename__ = "saved_filter"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(String(2000))

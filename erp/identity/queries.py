@@ -17,7 +17,8 @@ def users(session) -> list[dict]:
     by_user: dict[int, list[str]] = {}
     for user_id, group in memberships:
         by_user.setdefault(user_id, []).append(group)
-    return [{"username": u.username, "display_name": u.display_name, "email": u.email,
+    return [{"username": u.username, "display_name": u.display_name, "email": u.email, "locale": u.locale,
+             "manager": u.manager, "roles": list(u.roles or []), "active": u.active,
              "groups": sorted(by_user.get(u.id, []))} for u in rows]
 
 

@@ -1,0 +1,50 @@
+"""Roles and what they permit. Every page and API endpoint names one permission; a user holds the union of
+their roles' permissions. Finer rules (whose task, whose instance) are checked by the services and queries."""
+from __future__ import annotations
+
+ROLES = ("employee", "manager", "analyst", "administrator")
+
+#: permission -> the roles that hold it
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # work the inbox, start processes, see the instances one is involved in
+    "task.work": frozenset(ROLES),
+    "process.start": frozenset(ROLES),
+    "instance.view": frozenset(ROLES),
+    # every instance, not only one's own (managers see their reports' through instance.view)
+    "instance.view_all": frozenset({"analyst", "administrator"}),
+    # personal information (phone numbers, ID numbers, bank accounts) unmasked
+    "personal_data.view": frozenset({"manager", "administrator"}),
+    # set due and follow-up dates on others' tasks, reassign within one's team
+    "task.supervise": frozenset({"manager", "administrator"}),
+    # process definitions and their versions (the modeler builds on this)
+    "definition.view": frozenset({"analyst", "administrator"}),
+    # retry incidents, suspend, resume, terminate
+    "instance.administer": frozenset({"administrator"}),
+    # users, groups, roles, tokens
+    "admin.users": frozenset({"administrator"}),
+    "audit.view": frozenset({"administrator"}),
+}
+
+
+def permissions_of(roles) -> frozenset[str]:
+    roles = set(roles or ())
+    return frozenset(p for p, holders in PERMISSIONS.items() if holders & roles)
+
+
+def has_permission(roles, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return bool(PERMISSIONS[permission] & set(roles or ()))
+
+
+def check_roles(roles) -> list[str]:
+    from core.errors import InvalidInput
+
+    roles = [r.strip() for r in roles if r and r.strip()]
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise InvalidInput(f"unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}",
+                           {"roles": [f"unknown: {', '.join(unknown)}"]})
+    if not roles:
+        raise InvalidInput("a user needs at least one role", {"roles": ["at least one role"]})
+    return list(dict.fromkeys(roles))

@@ -1,0 +1,69 @@
+"""The web app: the task inbox, forms, start and instance pages, administration and the JSON API.
+
+`create_app(config)` is the only entry point; nothing outside this package imports it except `erp serve` and
+the tests.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from core import db
+
+DEFAULTS = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # a working day
+    "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # uploads are capped at 10 MB, plus the form around them
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "BABEL_DEFAULT_LOCALE": "zh_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "INBOX_PAGE_SIZE": 25,
+}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    app.config.update(DEFAULTS)
+    app.config["SECRET_KEY"] = os.environ.get("ERP_SECRET_KEY") or _instance_secret(app)
+    # Secure cookies unless explicitly serving plain HTTP (the local demo and the tests do).
+    secure = os.environ.get("ERP_INSECURE_COOKIES", "") not in ("1", "true", "yes")
+    app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = secure
+    app.config.update(config or {})
+    if app.config.get("DATABASE_URL"):
+        db.configure(app.config["DATABASE_URL"])
+    # The engine (tests hand in their own); otherwise the product's composition root builds it on first use.
+    app.extensions["erp.engine"] = app.config.get("ENGINE")
+
+    from webapp import assets, errors, i18n, navigation, requestdb, security
+
+    requestdb.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    assets.init_app(app)
+    navigation.init_app(app)
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp.views import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+
+
+def _instance_secret(app: Flask) -> str:
+    """A random key kept in instance/secret_key, so sessions survive a restart and all local processes agree."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,73 @@
+"""The task inbox (待办): my tasks, my groups' unclaimed tasks, filters, sorting, pagination, saved filters."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
+
+from core import clock
+from core.errors import InvalidInput
+from engine import worklist
+from erp.identity.models import SavedFilter
+from webapp import requestdb
+from webapp.security import requires, user
+
+blueprint = Blueprint("inbox", __name__)
+
+FILTER_KEYS = ("view", "process", "business_key", "overdue", "due_soon", "min_priority", "q", "sort", "desc")
+
+
+@blueprint.route("/")
+@requires("task.work")
+def index():
+    return redirect(url_for("inbox.tasks"))
+
+
+@blueprint.route("/inbox")
+@requires("task.work")
+def tasks():
+    db = requestdb.session()
+    me = user()
+    flt = worklist.InboxFilter.from_args(request.args)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    per_page = 25
+    rows, total = worklist.inbox(db, me.username, me.groups, flt, now=clock.now(), page=page, per_page=per_page)
+    current = {k: v for k, v in request.args.items() if k in FILTER_KEYS and v}
+    return render_template(
+        "inbox/tasks.html", rows=rows, total=total, page=page, pages=max((total + per_page - 1) // per_page, 1),
+        flt=flt, current=current, query=urlencode(current),
+        processes=worklist.processes_in_inbox(db, me.username, me.groups),
+        saved=_saved_filters(db, me.id))
+
+
+def _saved_filters(db, user_id):
+    return db.scalars(select(SavedFilter).where(SavedFilter.user_id == user_id).order_by(SavedFilter.name)).all()
+
+
+@blueprint.route("/inbox/filters", methods=["POST"])
+@requires("task.work")
+def save_filter():
+    db = requestdb.session()
+    name = request.form.get("name", "").strip()[:100]
+    query = request.form.get("query", "")[:2000]
+    if not name:
+        raise InvalidInput(_("A saved filter needs a name."), {"name": [_("required")]})
+    existing = db.scalars(select(SavedFilter).where(SavedFilter.user_id == user().id,
+                                                    SavedFilter.name == name)).first()
+    if existing:
+        existing.query = query
+    else:
+        db.add(SavedFilter(user_id=user().id, name=name, query=query))
+    flash(_("Filter saved."), "success")
+    return redirect(url_for("inbox.tasks") + ("?" + query if query else ""))
+
+
+@blueprint.route("/inbox/filters/<int:filter_id>/delete", methods=["POST"])
+@requires("task.work")
+def delete_filter(filter_id):
+    db = requestdb.session()
+    db.execute(delete(SavedFilter).where(SavedFilter.id == filter_id, SavedFilter.user_id == user().id))
+    flash(_("Filter deleted."), "success")
+    return redirect(url_for("inbox.tasks"))
