@@ -66,5 +66,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc):
         messages = {401: _("Please log in."), 403: _("You do not have permission for this."),
-                    404: _("Not found."), 405: _("Method not allowed."), 413: _("The upload is too large.")}
+                    404: _("Not found."), 405: _("Method not allowed."), 413: _("The upload is too large."),
+                    500: _("Something went wrong on the server; the error was logged.")}
         return error_response(Exception(messages.get(exc.code, exc.description or exc.name)), exc.code)

@@ -27,14 +27,28 @@ def select_locale() -> str:
 
 
 def compile_catalogues() -> None:
-    """Compile each messages.po to messages.mo when the .mo is missing or older (keeps binaries out of git)."""
-    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
-        mo = po.with_suffix(".mo")
-        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-            with po.open("rb") as source:
-                catalog = read_po(source)
-            with mo.open("wb") as target:
-                write_mo(target, catalog)
+    """Build each language's messages.mo from its parts (translations/<locale>/parts/*.po, one file per area of
+    the app, so areas are translated independently) when the .mo is missing or older than a part."""
+    for folder in TRANSLATIONS.iterdir() if TRANSLATIONS.is_dir() else ():
+        parts = sorted((folder / "parts").glob("*.po"))
+        if not parts:
+            continue
+        mo = folder / "LC_MESSAGES" / "messages.mo"
+        if mo.exists() and mo.stat().st_mtime >= max(p.stat().st_mtime for p in parts):
+            continue
+        merged = None
+        for part in parts:
+            with part.open("rb") as source:
+                catalog = read_po(source, locale=folder.name)
+            if merged is None:
+                merged = catalog
+                continue
+            for message in catalog:
+                if message.id and message.id not in merged:
+                    merged[message.id] = message
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        with mo.open("wb") as target:
+            write_mo(target, merged)
 
 
 def money(value, currency: str = "CNY") -> str:
