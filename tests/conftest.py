@@ -92,6 +92,12 @@ def engine(operators) -> Engine:
 
 
 @pytest.fixture
+def product_engine(operators):
+    """An engine over the product's own forms (forms/), for tests that deploy bpmn/."""
+    return Engine(operators, FormCatalog(ROOT / "forms"), groups_of=groups_of, script_cpu_seconds=1.0)
+
+
+@pytest.fixture
 def deploy(database, engine):
     """deploy("name.bpmn", ...) deploys files from tests/fixtures/bpmn in one transaction."""
 

@@ -45,3 +45,12 @@ def test_apscheduler_lives_in_the_worker_module_and_flask_in_the_mail_adapter():
              for p, n in _imports(package) if n in ("apscheduler", "flask", "flask_mail")}
     assert {p for p, n in found if n == "apscheduler"} <= {"erp/worker.py"}
     assert {p for p, n in found if n in ("flask", "flask_mail")} <= {"notifications/sender.py"}
+
+
+def test_nothing_outside_the_web_layer_imports_it():
+    for package in ("core", "engine", "erp", "forms", "notifications", "bench"):
+        assert [str(p) for p, n in _imports(package) if n == "webapp"] == [], package
+
+
+def test_the_web_layer_reaches_spiffworkflow_only_through_the_engine():
+    assert [str(p) for p, n in _imports("webapp") if n == "SpiffWorkflow"] == []

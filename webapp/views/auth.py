@@ -36,7 +36,7 @@ def login():
     session.clear()
     login_user(principal_from(db, found))
     session.permanent = True
-    return redirect(_safe_next(request.form.get("next")) or url_for("inbox.index"))
+    return redirect(_safe_next(request.form.get("next")) or url_for("inbox.tasks"))
 
 
 def _safe_next(target: str | None) -> str | None:

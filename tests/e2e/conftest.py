@@ -1,0 +1,67 @@
+"""Browser tests: Playwright drives Debian's Chromium (/usr/bin/chromium; Playwright's own browser download is
+not possible here) against the app served by waitress on 127.0.0.1, over the test database with the demo data.
+Screenshots go to test-artifacts/e2e/ (kept by CI as artifacts)."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from core import db
+from erp.demo import load_demo
+from tests.conftest import ROOT
+from webapp import create_app
+
+CHROMIUM = os.environ.get("ERP_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+
+
+def pytest_collection_modifyitems(config, items):
+    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
+        skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)")
+        for item in items:
+            if "tests/e2e" in str(item.fspath):
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-dev-shm-usage"]}
+
+
+@pytest.fixture
+def live_server(database, product_engine):
+    """The app on a real HTTP server with the zh-CN demo data (users with password demo1234)."""
+    from waitress.server import create_server
+
+    with db.transaction() as session:
+        load_demo(session, product_engine)
+    app = create_app({"ENGINE": product_engine, "SECRET_KEY": "e2e", "SESSION_COOKIE_SECURE": False,
+                      "REMEMBER_COOKIE_SECURE": False})
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def screenshot(request):
+    """screenshot(page, "step") saves test-artifacts/e2e/<test>/<nn>-step.png."""
+    folder = ARTIFACTS / request.node.name.replace("[", "-").replace("]", "").replace("/", "_")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    counter = iter(range(1, 1000))
+
+    def take(page, step: str) -> Path:
+        path = folder / f"{next(counter):02d}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
