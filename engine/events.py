@@ -11,6 +11,12 @@ TASK_CREATED = "task_created"
 INSTANCE_COMPLETED = "instance_completed"
 #: an instance stopped at an incident (data: element_id, error_type, message)
 INCIDENT_RAISED = "incident_raised"
+#: an open task got a new assignee by a task action (data: the inbox row's fields, `reason`: transferred |
+#: delegated | resolved | signer | signed, `by`: who acted, `seq`: distinguishes repeated hand-overs)
+TASK_REASSIGNED = "task_reassigned"
+#: a task or a whole instance was copied (抄送) to people for their information (data: task_id or None,
+#: task_name, to_users, by, note)
+TASK_COPIED = "task_copied"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -94,7 +95,7 @@ class HumanTask(Base):
     assignee: Mapped[str | None] = mapped_column(String(200))
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=50)
-    #: open | completed | cancelled
+    #: open | completed | cancelled (also when returned or withdrawn: see the history)
     status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -105,7 +106,52 @@ class HumanTask(Base):
     #: how often the task was escalated (升级) for being overdue, and when last
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: who delegated the task (委派) and gets it back when the delegate resolves it
+    owner: Mapped[str | None] = mapped_column(String(200))
+    #: None | pending (with the delegate) | resolved (back with the owner)
+    delegation_state: Mapped[str | None] = mapped_column(String(20))
+    #: when to look at the task again (跟进), set by the people on it or a supervisor
+    follow_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: 前加签: the users the task goes back to, one after another, as each signer added before signs (a stack)
+    return_to: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: 后加签: the signers still to sign after the current one (a queue)
+    signers_after: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: the data submitted so far while signers added after are still to sign
+    pending_data: Mapped[dict | None] = mapped_column(JSON)
 
+
+
+class TaskDraft(Base):
+    """Form data a user saved on an open task without submitting it (one per task and user)."""
+
+    __tablename__ = "task_draft"
+    __table_args__ = (UniqueConstraint("task_id", "user_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"))
+    user_name: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TaskInvolvement(Base):
+    """A person's part in a task beyond working it: handed on (转办), delegated (委派), copied (抄送) or
+    asked for a signer (加签); the lists of "tasks I passed on" and "copied to me"."""
+
+    __tablename__ = "task_involvement"
+    __table_args__ = (Index("ix_task_involvement_user_kind", "user_name", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: None when a whole instance was copied
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    user_name: Mapped[str] = mapped_column(String(200))
+    #: handed_on | delegated | copied | signer_requested
+    kind: Mapped[str] = mapped_column(String(20))
+    by_user: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class TaskCandidate(Base):
@@ -148,7 +194,9 @@ class HistoryEvent(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     #: started | element_completed | task_completed | task_claimed | message_received | timer_fired |
-    #: incident_raised | retried | migrated | suspended | resumed | terminated | completed
+    #: incident_raised | retried | migrated | suspended | resumed | terminated | completed |
+    #: task_transferred | task_delegated | task_resolved | task_signer_added | task_signed | task_returned |
+    #: task_withdrawn | task_copied | comment | task_dates_changed
     kind: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str | None] = mapped_column(String(200))
     element_id: Mapped[str | None] = mapped_column(String(200))

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import load_only
 
-from core.errors import NotFound
+from core import clock
+from core.errors import InvalidInput, NotFound, PermissionDenied
 from engine.models import (
     HistoryEvent,
     HumanTask,
@@ -14,6 +15,7 @@ from engine.models import (
     ProcessDefinition,
     ProcessInstance,
     TaskCandidate,
+    TaskInvolvement,
 )
 from engine.projection import all_tasks, timers
 from engine.store import EVERYONE
@@ -77,7 +79,61 @@ def task_dict(t: HumanTask) -> dict:
             "candidate_users": t.candidate_users, "candidate_groups": t.candidate_groups,
             "due_at": jsonable(t.due_at), "priority": t.priority, "status": t.status,
             "created_at": jsonable(t.created_at), "completed_by": t.completed_by,
-            "completed_at": jsonable(t.completed_at)}
+            "completed_at": jsonable(t.completed_at), "owner": t.owner, "delegation_state": t.delegation_state,
+            "follow_up_at": jsonable(t.follow_up_at), "signers_after": list(t.signers_after or []),
+            "return_to": list(t.return_to or [])}
+
+
+INVOLVEMENT_KINDS = ("handed_on", "delegated", "copied", "signer_requested")
+
+
+def involved_tasks(session, user: str, kind: str | None = None, page: int = 1,
+                   per_page: int = 25) -> tuple[list[dict], int]:
+    """The tasks (and whole instances) `user` handed on, delegated, was copied on or asked a signer for,
+    newest first: each task's fields plus the involvement's id, kind, by_user, at, note and read_at. A copied
+    instance has no task: its id, name and the other task fields are None."""
+    if kind is not None and kind not in INVOLVEMENT_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(INVOLVEMENT_KINDS)}",
+                           {"kind": [f"must be one of {', '.join(INVOLVEMENT_KINDS)}"]})
+    if page < 1 or not 1 <= per_page <= 200:
+        raise InvalidInput("page must be 1 or more and per_page 1 to 200",
+                           {"page" if page < 1 else "per_page": ["out of range"]})
+    where = [TaskInvolvement.user_name == user] + ([TaskInvolvement.kind == kind] if kind else [])
+    total = session.scalar(select(func.count()).select_from(TaskInvolvement).where(*where))
+    rows = session.execute(
+        select(TaskInvolvement, HumanTask, ProcessInstance.process_key, ProcessInstance.business_key)
+        .outerjoin(HumanTask, HumanTask.id == TaskInvolvement.task_id)
+        .join(ProcessInstance, ProcessInstance.id == TaskInvolvement.instance_id)
+        .where(*where).order_by(TaskInvolvement.at.desc(), TaskInvolvement.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)).all()
+    found = []
+    for involvement, task, key, business_key in rows:
+        fields = task_dict(task) if task is not None else {
+            **{name: None for name in _TASK_FIELDS}, "instance_id": involvement.instance_id,
+            "candidate_users": [], "candidate_groups": [], "signers_after": [], "return_to": []}
+        found.append({**fields, "process_key": key, "business_key": business_key,
+                      "involvement_id": involvement.id, "kind": involvement.kind, "by_user": involvement.by_user,
+                      "at": jsonable(involvement.at), "note": involvement.note,
+                      "read_at": jsonable(involvement.read_at)})
+    return found, total
+
+
+def mark_read(session, involvement_id: int, user: str) -> bool:
+    """Mark one of `user`'s involvements (e.g. a copy) read; False when it was read already."""
+    involvement = session.get(TaskInvolvement, involvement_id)
+    if involvement is None:
+        raise NotFound(f"involvement {involvement_id} not found")
+    if involvement.user_name != user:
+        raise PermissionDenied(f"involvement {involvement_id} is not {user}'s")
+    if involvement.read_at is not None:
+        return False
+    involvement.read_at = clock.now()
+    session.flush()
+    return True
+
+
+_TASK_FIELDS = ("id", "element_id", "name", "form_key", "lane", "assignee", "due_at", "priority", "status",
+                "created_at", "completed_by", "completed_at", "owner", "delegation_state", "follow_up_at")
 
 
 def show(engine, session, instance_id: int) -> dict:
@@ -103,7 +159,7 @@ def show(engine, session, instance_id: int) -> dict:
                                  .order_by(Incident.id)).all()]
     result["history"] = [
         {"at": jsonable(h.at), "kind": h.kind, "actor": h.actor, "element_id": h.element_id,
-         "data": h.data, "message": h.message}
+         "spiff_task_id": h.spiff_task_id, "data": h.data, "message": h.message}
         for h in session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
                                  .order_by(HistoryEvent.id)).all()]
     result["data"] = jsonable(current_data(workflow))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.errors import Conflict, InvalidInput, NotFound
+from engine.actions import TaskActions
 from engine.errors import InstanceNotActive
 from engine.inbox import Inbox
 from engine.messaging import Messaging
@@ -36,15 +37,18 @@ _LATEST_DEFINITION = (select(_definitions.c.id, _definitions.c.key, _definitions
                       .order_by(_definitions.c.version.desc()).limit(1))
 
 
-class Engine(Inbox, Stepping, Messaging, Timers):
+class Engine(TaskActions, Inbox, Stepping, Messaging, Timers):
     def __init__(self, operators: OperatorRegistry | None = None, forms=None, *,
                  groups_of: Callable[[Session, str], set[str]] | None = None, script_cpu_seconds: float = 2.0,
-                 listeners: list | None = None, script_globals: dict | None = None):
+                 listeners: list | None = None, script_globals: dict | None = None,
+                 user_exists: Callable[[Session, str], bool] | None = None):
         from forms import default_catalog
 
         self.operators = operators or OperatorRegistry()
         self.forms = forms or default_catalog()
         self.groups_of = groups_of or (lambda session, user: set())
+        #: whether a username names a (current) user: the target of a transfer, delegation, signer or copy
+        self.user_exists = user_exists or (lambda session, user: True)
         self.script_engine = ScriptEngine(self.operators, cpu_seconds=script_cpu_seconds, extra_globals=script_globals)
         #: callables (session, EngineEvent) told of new tasks, completions and incidents (see engine.events)
         self.listeners = list(listeners or [])

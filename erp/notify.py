@@ -3,7 +3,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.events import INCIDENT_RAISED, INSTANCE_COMPLETED, TASK_CREATED, EngineEvent
+from engine.events import (
+    INCIDENT_RAISED,
+    INSTANCE_COMPLETED,
+    TASK_COPIED,
+    TASK_CREATED,
+    TASK_REASSIGNED,
+    EngineEvent,
+)
 from engine.models import ProcessDefinition, ProcessInstance
 from erp.identity.queries import members_of
 from notifications.outbox import enqueue
@@ -19,6 +26,21 @@ def on_engine_event(session, event: EngineEvent) -> None:
         for user in people:
             enqueue(session, "task_assigned", to_user=user, context=context,
                     dedupe_key=f"task_assigned:{task['id']}:{user}")
+    elif event.kind == TASK_REASSIGNED and event.data.get("assignee"):
+        # transferred, delegated, resolved, handed to a signer or back: the new assignee hears of it
+        task, user = event.data, event.data["assignee"]
+        enqueue(session, "task_assigned", to_user=user, context=_task_context(session, event, task),
+                dedupe_key=f"task_assigned:{task['id']}:{user}:{task.get('reason')}:{task.get('seq')}")
+    elif event.kind == TASK_COPIED:
+        copy = event.data
+        context = {**_instance_context(session, event), "task_id": copy.get("task_id"),
+                   "task_name": copy.get("task_name"), "due_at": copy.get("due_at"),
+                   "priority": copy.get("priority"), "assignee": copy.get("assignee"),
+                   "copied_by": _display_name(session, copy.get("by")), "note": copy.get("note")}
+        about = f"task:{copy['task_id']}" if copy.get("task_id") else f"instance:{event.instance_id}"
+        for user in copy.get("to_users") or []:
+            enqueue(session, "task_copied", to_user=user, context=context,
+                    dedupe_key=f"task_copied:{about}:{user}")
     elif event.kind in (INSTANCE_COMPLETED, INCIDENT_RAISED) and event.started_by:
         kind = "instance_completed" if event.kind == INSTANCE_COMPLETED else "instance_failed"
         context = {**_instance_context(session, event), **({"error": event.data.get("message"),
@@ -37,6 +59,14 @@ def notify_task(session, kind: str, user: str, task, extra: dict) -> None:
     level = getattr(task, "escalation_level", 0)
     enqueue(session, kind, to_user=user, context={**_task_context(session, event, fields), **extra},
             dedupe_key=f"{kind}:{task.id}:{user}:{level}")
+
+
+def _display_name(session, username: str | None) -> str | None:
+    from erp.identity.models import User
+
+    if not username:
+        return username
+    return session.scalar(select(User.display_name).where(User.username == username)) or username
 
 
 def _instance_context(session, event: EngineEvent) -> dict:

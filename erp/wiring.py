@@ -63,6 +63,14 @@ def script_globals() -> dict:
     return {"add_workdays": add_workdays}
 
 
+def user_exists(session, username: str) -> bool:
+    """An active user of that name: who a task may be transferred, delegated or copied to."""
+    from erp.identity.services import user_by_name
+
+    user = user_by_name(session, username)
+    return user is not None and bool(user.active)
+
+
 @lru_cache(maxsize=1)
 def engine() -> Engine:
     from erp.notify import on_engine_event
@@ -70,7 +78,7 @@ def engine() -> Engine:
     settings = load_settings()
     return Engine(build_registry(), FormCatalog(settings.forms_dir), groups_of=groups_of,
                   script_cpu_seconds=settings.script_cpu_seconds, listeners=[on_engine_event],
-                  script_globals=script_globals())
+                  script_globals=script_globals(), user_exists=user_exists)
 
 
 def periodic_jobs(database):

@@ -31,6 +31,8 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     "instance_completed": _INSTANCE,
     "instance_failed": (*_INSTANCE, "error"),
     "daily_digest": ("day", "tasks"),
+    #: 抄送: task_id (and task_name, due_at) are None when a whole instance was copied
+    "task_copied": (*_INSTANCE, "task_id", "task_name", "due_at", "copied_by", "note"),
 }
 MAX_SUBJECT = 200
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -25,6 +25,7 @@ SAMPLES = {
     "instance_completed": INSTANCE,
     "instance_failed": {**INSTANCE, "error": "库存不足"},
     "daily_digest": {"day": date(2026, 3, 5), "tasks": [{**TASK, "amount": None, "overdue": False}]},
+    "task_copied": {**TASK, "instance_id": 7, "copied_by": "李娜", "note": "请知悉"},
 }
 COMMON = {"base_url": "http://erp.test", "recipient_name": "张伟"}
 
@@ -56,7 +57,8 @@ def test_every_kind_renders_in_both_languages_with_nothing_missing(kind, locale)
 def test_chinese_mails_use_the_glossary_terms(kind):
     mail = render(kind, "zh_CN", {**COMMON, **SAMPLES[kind]})
     expected = {"task_escalated": "升级", "task_due_soon": "催办", "task_overdue": "催办",
-                "instance_completed": "流程实例", "instance_failed": "流程实例"}.get(kind, "待办")
+                "instance_completed": "流程实例", "instance_failed": "流程实例",
+                "task_copied": "抄送"}.get(kind, "待办")
     assert expected in mail.subject + mail.text
 
 
@@ -65,6 +67,17 @@ def test_an_escalation_says_from_whom_and_why_in_both_languages():
     chinese, english = render("task_escalated", "zh_CN", context), render("task_escalated", "en", context)
     assert "从 李娜 升级给您" in chinese.text and "升级原因：逾期 2 天未办理" in chinese.text
     assert "escalated to you from 李娜" in english.text and "Reason: 逾期 2 天未办理" in english.text
+
+
+def test_a_copy_names_who_copied_and_links_the_task_or_the_instance():
+    context = {**COMMON, **SAMPLES["task_copied"]}
+    chinese, english = render("task_copied", "zh_CN", context), render("task_copied", "en", context)
+    assert "李娜 将以下待办抄送给您" in chinese.text and "附言：请知悉" in chinese.text
+    assert "李娜 copied you on the task" in english.text and "Note: 请知悉" in english.text
+    whole = render("task_copied", "zh_CN", {**context, "task_id": None, "task_name": None, "due_at": None,
+                                             "note": None})
+    assert "http://erp.test/instances/7" in whole.text and "/tasks/" not in whole.text
+    assert "流程实例" in whole.text and "附言" not in whole.text and "【抄送】" in whole.subject
 
 
 def test_a_missing_context_value_is_named():
