@@ -193,12 +193,21 @@ class DeploymentReader:
             s_file = parser.process_parsers[s.name].filename if s.name in parser.process_parsers else file
             for task_spec in s.task_specs.values():
                 self._check_task(task_spec, s_file, process, parser, files)
+        for task_spec in spec.task_specs.values():  # the start form: what a person fills in to start it
+            if isinstance(task_spec, StartEvent) and form_key_of(task_spec):
+                self._start_form(task_spec, file, process)
         process.files = sorted(files)
         process.message_starts = sorted(
             ts.event_definition.name for ts in spec.task_specs.values()
             if isinstance(ts, StartEvent) and isinstance(getattr(ts, "event_definition", None),
                                                         MessageEventDefinition))
         return process
+
+    def _start_form(self, task_spec, file, process):
+        element, form_key = task_spec.bpmn_id or task_spec.name, form_key_of(task_spec)
+        process.forms[element] = form_key
+        for message in self.forms.problems(form_key):
+            self._problem(file, element, message)
 
     def _check_task(self, task_spec, file, process, parser, files):
         element = getattr(task_spec, "bpmn_id", None) or task_spec.name
@@ -308,3 +317,16 @@ def form_key_of(task_spec) -> str | None:
 def is_catching_message(task_spec) -> bool:
     return isinstance(task_spec, CatchingEvent) and isinstance(
         getattr(task_spec, "event_definition", None), MessageEventDefinition)
+
+
+def start_event_ids(sources: dict[str, str], key: str) -> list[str]:
+    """The ids of the start events drawn directly in process `key` (not in its subprocesses), read from a
+    definition's stored sources: `ProcessDefinition.forms` keeps a start form under such an id."""
+    for name, text in sorted((sources or {}).items()):
+        if name.lower().endswith(".dmn"):
+            continue
+        root = safe_parse(text.encode("utf-8"), name)
+        for process in root.iter(f"{{{BPMN_NS}}}process"):
+            if process.get("id") == key:
+                return [el.get("id") for el in process.findall(f"{{{BPMN_NS}}}startEvent")]
+    return []

@@ -35,7 +35,8 @@ def test_deploying_the_bpmn_folder_deploys_the_approval_process(database, tx):
         [row] = queries.definitions(session)
         stored = session.get(ProcessDefinition, row["id"])
         assert set(stored.sources) == {"bpmn/approval/approval.bpmn", "bpmn/approval/approval_levels.dmn"}
-        assert stored.forms == {"review": "approval/review", "revise": "approval/revise"}
+        assert stored.forms == {"submitted": "approval/request", "review": "approval/review",
+                                "revise": "approval/revise"}
 
 
 def test_same_content_keeps_the_version_and_changed_content_makes_a_new_one(deploy, engine, tx):
