@@ -30,7 +30,7 @@ from engine.models import (
 )
 from engine.relocation import go_to
 from engine.stepping import ACTIVE, Step
-from engine.store import fetch_instance, insert_history
+from engine.store import EVERYONE, fetch_instance, insert_history
 from engine.values import jsonable
 
 MAX_TEXT = 2000
@@ -346,11 +346,8 @@ class TaskActions:
                    .where(HumanTask.instance_id == instance.id, HumanTask.status == "open",
                           HumanTask.assignee.is_(None),
                           or_(TaskCandidate.user_name == user,
-                              TaskCandidate.group_name.in_(sorted(groups)) if groups else False)))
-        unnamed = select(HumanTask.id).where(
-            HumanTask.instance_id == instance.id, HumanTask.status == "open", HumanTask.assignee.is_(None),
-            ~select(TaskCandidate.id).where(TaskCandidate.task_id == HumanTask.id).exists())
-        return bool(session.scalar(select(exists(offered) | exists(unnamed))))
+                              TaskCandidate.group_name.in_([*sorted(groups), EVERYONE]))))
+        return bool(session.scalar(select(exists(offered))))
 
     def comment(self, session, task_id: int, user: str, text: str) -> None:
         """A remark on an open task, kept in the instance history."""
