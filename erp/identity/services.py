@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from sqlalchemy import delete, select
@@ -9,8 +10,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import clock
 from core.errors import InvalidInput, NotFound
+from erp.audit.services import changes, record
 from erp.identity.models import ApiToken, Group, GroupMembership, User
-from erp.identity.permissions import check_roles
+from erp.identity.permissions import ROLES, check_roles
 
 MIN_PASSWORD_LENGTH = 8
 LOCALES = ("zh_CN", "en")
@@ -61,6 +63,13 @@ def get_user(session, username: str) -> User:
     user = user_by_name(session, username)
     if user is None:
         raise NotFound(f"no user {username!r}")
+    return user
+
+
+def get_user_by_id(session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user #{user_id}")
     return user
 
 
@@ -174,3 +183,131 @@ def revoke_tokens(session, user: User) -> int:
         count += 1
     session.flush()
     return count
+
+
+# ---------------------------------------------------------------------- administration (each change audited)
+#
+# Field errors use fixed English phrases (the web layer translates them), never values typed by the user.
+
+ADMINISTRATOR = "administrator"
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
+
+
+def register_user(session, *, username: str, display_name: str | None = None, email: str | None = None,
+                  locale: str = "zh_CN", manager: str | None = None, roles=("employee",), groups=(),
+                  password: str | None = None, actor: str | None, address: str | None = None) -> User:
+    """An administrator creates a user; without a password the user cannot log in until one is set."""
+    username = (username or "").strip()
+    errors = _profile_errors(session, username, email, locale, manager, roles, groups)
+    if not username:
+        errors["username"] = ["required"]
+    elif not USERNAME.fullmatch(username):
+        errors["username"] = ["letters, digits and . _ @ - only"]
+    elif user_by_name(session, username) is not None:
+        errors["username"] = ["already taken"]
+    if password and len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = [f"at least {MIN_PASSWORD_LENGTH} characters"]
+    if errors:
+        raise InvalidInput("the user was not created", errors)
+    user = User(username=username, display_name=(display_name or "").strip() or username,
+                email=(email or "").strip() or None, locale=_locale(locale), manager=manager or None,
+                roles=check_roles(roles), active=True, created_at=clock.now())
+    session.add(user)
+    session.flush()
+    if password:
+        set_password(user, password)
+    set_groups(session, user, list(groups))
+    record(session, "user.create", actor=actor, target_type="user", target_id=username,
+           after=user_fields(session, user), address=address)
+    return user
+
+
+def change_user(session, user: User, *, display_name: str, email: str | None, locale: str, manager: str | None,
+                roles, groups, actor: str | None, address: str | None = None) -> dict:
+    """An administrator edits a user's profile, roles and groups; returns the changed fields (after)."""
+    errors = _profile_errors(session, user.username, email, locale, manager, roles, groups)
+    if actor == user.username and ADMINISTRATOR in (user.roles or []) and ADMINISTRATOR not in roles:
+        errors["roles"] = ["you cannot remove your own administrator role"]
+    if errors:
+        raise InvalidInput("the user was not changed", errors)
+    before = update_user(session, user, display_name=display_name or "", email=email or "", locale=locale,
+                         manager=manager or "", roles=list(roles), groups=list(groups))
+    old, new = changes(before, user_fields(session, user))
+    if new:
+        record(session, "user.update", actor=actor, target_type="user", target_id=user.username,
+               before=old, after=new, address=address)
+    return new
+
+
+def _profile_errors(session, username, email, locale, manager, roles, groups) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if email and "@" not in email:
+        errors["email"] = ["not an email address"]
+    if locale not in LOCALES:
+        errors["locale"] = ["unknown language"]
+    if manager:
+        if manager == username:
+            errors["manager"] = ["a user cannot be their own manager"]
+        elif user_by_name(session, manager) is None:
+            errors["manager"] = ["no such user"]
+    roles = [r for r in roles if r]
+    if not roles:
+        errors["roles"] = ["at least one role"]
+    elif any(r not in ROLES for r in roles):
+        errors["roles"] = ["unknown role"]
+    known = set(session.scalars(select(Group.name).where(Group.name.in_(list(groups))))) if groups else set()
+    if set(groups) - known:
+        errors["groups"] = ["no such group"]
+    return errors
+
+
+def deactivate_user(session, user: User, *, actor: str | None, address: str | None = None) -> None:
+    """The user can no longer log in or use a token; their history and tasks stay."""
+    if user.username == actor:
+        raise InvalidInput("you cannot deactivate yourself", {"active": ["you cannot deactivate yourself"]})
+    _set_active(session, user, False, "user.deactivate", actor, address)
+
+
+def reactivate_user(session, user: User, *, actor: str | None, address: str | None = None) -> None:
+    _set_active(session, user, True, "user.reactivate", actor, address)
+
+
+def _set_active(session, user, active, action, actor, address) -> None:
+    if user.active == active:
+        return
+    user.active = active
+    session.flush()
+    record(session, action, actor=actor, target_type="user", target_id=user.username,
+           before={"active": not active}, after={"active": active}, address=address)
+
+
+def reset_password(session, user: User, password: str, *, actor: str | None, address: str | None = None) -> None:
+    """An administrator sets a new password (the audit entry says so, and holds neither password nor hash)."""
+    if not password or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput("the password is too short", {"password": [f"at least {MIN_PASSWORD_LENGTH} characters"]})
+    set_password(user, password)
+    session.flush()
+    record(session, "user.password_reset", actor=actor, target_type="user", target_id=user.username,
+           address=address)
+
+
+def issue_token(session, user: User, name: str | None, *, actor: str | None, address: str | None = None) -> str:
+    """A new API token for `user`, returned once; the audit entry names it, never shows it."""
+    name = (name or "").strip()[:200] or None
+    token = create_token(session, user, name)
+    record(session, "token.create", actor=actor, target_type="user", target_id=user.username,
+           after={"name": name}, address=address)
+    return token
+
+
+def withdraw_tokens(session, user: User, *, actor: str | None, address: str | None = None) -> int:
+    """Revoke every API token of `user`; returns how many were still valid."""
+    count = revoke_tokens(session, user)
+    record(session, "token.revoke", actor=actor, target_type="user", target_id=user.username,
+           after={"revoked": count}, address=address)
+    return count
+
+
+def active_tokens(session, user: User) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                                .order_by(ApiToken.id)))
