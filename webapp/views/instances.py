@@ -254,11 +254,15 @@ def _event(event: dict, names: dict, hide) -> dict:
             "engine_step": kind == "element_completed"}
 
 
+#: form fields where people write to each other, shown in the timeline with the completed task
+_REMARK_FIELDS = ("comment", "note", "remark", "reason")
+
+
 def _comment(kind: str, data) -> str | None:
-    """The comment a person gave with a completed task (its form's `comment` field)."""
-    if kind == "task_completed" and isinstance(data, dict) and isinstance(data.get("comment"), str):
-        return data["comment"] or None
-    return None
+    """What a person wrote with a completed task (its form's comment, note, remark or reason field)."""
+    if kind != "task_completed" or not isinstance(data, dict):
+        return None
+    return next((data[f] for f in _REMARK_FIELDS if isinstance(data.get(f), str) and data[f].strip()), None)
 
 
 def _details(kind: str, data: dict) -> list[str]:
