@@ -110,7 +110,8 @@ class Viewer:
     starters: frozenset[str] = field(default_factory=frozenset)
 
 
-def _visible(viewer: Viewer):
+def visible_clause(viewer: Viewer):
+    """The instances `viewer` may see, as a WHERE clause on process_instance."""
     instance_id = ProcessInstance.id
     return or_(
         ProcessInstance.started_by.in_(sorted({viewer.user, *viewer.starters})),
@@ -129,7 +130,7 @@ def instance_visible(session, instance_id: int, viewer: Viewer | None) -> bool:
     """Whether the instance exists and (for a viewer who may not see all instances) the viewer may see it."""
     query = select(ProcessInstance.id).where(ProcessInstance.id == instance_id)
     if viewer is not None:
-        query = query.where(_visible(viewer))
+        query = query.where(visible_clause(viewer))
     return session.scalar(query) is not None
 
 
@@ -142,7 +143,7 @@ def instance_page(session, *, viewer: Viewer | None, status=None, key=None, busi
                     ProcessDefinition.name)
              .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id))
     if viewer is not None:
-        query = query.where(_visible(viewer))
+        query = query.where(visible_clause(viewer))
     if status:
         query = query.where(ProcessInstance.status == status)
     if key:

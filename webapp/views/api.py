@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 from flask_login import current_user
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, update
 from werkzeug.exceptions import BadRequest
 
 from core import clock
@@ -19,10 +19,10 @@ from core.errors import InvalidInput, NotFound, PermissionDenied
 from engine import api_queries, worklist
 from engine import queries as engine_queries
 from engine.models import HumanTask
-from erp.identity.models import ApiToken, User
+from erp.identity.models import ApiToken
 from erp.identity.services import token_hash, user_for_token
 from erp.masking import mask_data, personal_fields
-from webapp import openapi, requestdb
+from webapp import openapi, requestdb, visibility
 from webapp.runtime import engine
 from webapp.security import public, requires, user
 
@@ -172,12 +172,7 @@ def _page(items, total, page, per_page) -> dict:
 
 
 def _viewer() -> api_queries.Viewer | None:
-    """Whose instances the user sees (None: all of them): their own, their reports', those they work in."""
-    me = user()
-    if me.can("instance.view_all"):
-        return None
-    reports = requestdb.session().scalars(select(User.username).where(User.manager == me.username))
-    return api_queries.Viewer(me.username, frozenset(me.groups), frozenset(reports))
+    return visibility.viewer(requestdb.session(), user())
 
 
 def _check_instance_visible(instance_id: int) -> None:

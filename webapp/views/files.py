@@ -46,7 +46,7 @@ class AttachmentStore(FileStore):
 @blueprint.route("/files/<int:file_id>")
 @requires("task.work")
 def download(file_id):
-    from webapp.views.tasks import may_view_instance
+    from webapp.visibility import may_view_instance
 
     session, me = requestdb.session(), user()
     attachment = files.get(session, file_id)

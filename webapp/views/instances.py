@@ -10,18 +10,16 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from lxml import etree
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
 from core.errors import InvalidInput, NotFound
 from engine import api_queries
 from engine import queries as engine_queries
-from engine.models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, TaskInvolvement
-from engine.store import EVERYONE
+from engine.models import ProcessDefinition, ProcessInstance
 from erp.audit.services import record
-from erp.identity.models import User
 from erp.masking import mask_data, personal_fields
-from webapp import requestdb
+from webapp import requestdb, visibility
 from webapp.i18n import when
 from webapp.navigation import EXTRA, display_name
 from webapp.runtime import engine
@@ -41,36 +39,13 @@ FILTER_KEYS = ("status", "process", "business_key", "started_by")
 
 # ---------------------------------------------------------------------- who may see which instance
 
-def _visible(me):
-    """The instances `me` may see, as a WHERE clause; None: all of them.
-
-    Their own; those they have, had, were offered or handed a task in, or were copied on; for a manager, also
-    those their direct reports started (the same rule as the API's, engine.api_queries)."""
-    if me.can("instance.view_all"):
-        return None
-    instance_id, name = ProcessInstance.id, me.username
-    starters = {name}
-    if "manager" in me.roles:
-        starters.update(requestdb.session().scalars(select(User.username).where(User.manager == name)))
-    return or_(
-        ProcessInstance.started_by.in_(sorted(starters)),
-        exists().where(HumanTask.instance_id == instance_id,
-                       or_(HumanTask.assignee == name, HumanTask.completed_by == name, HumanTask.owner == name)),
-        exists().where(HumanTask.instance_id == instance_id, HumanTask.status == "open",
-                       HumanTask.assignee.is_(None), TaskCandidate.task_id == HumanTask.id,
-                       or_(TaskCandidate.user_name == name,
-                           TaskCandidate.group_name.in_([*sorted(me.groups), EVERYONE]))),
-        exists().where(TaskInvolvement.instance_id == instance_id, TaskInvolvement.user_name == name),
-    )
-
-
 def _visible_instance(instance_id: int):
     """(instance, definition) if the user may see the instance; 404 otherwise (whether or not it exists)."""
     query = (select(ProcessInstance, ProcessDefinition)
              .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
              .where(ProcessInstance.id == instance_id)
              .options(defer(ProcessInstance.state), defer(ProcessDefinition.spec), defer(ProcessDefinition.sources)))
-    clause = _visible(user())
+    clause = visibility.clause(requestdb.session(), user())
     if clause is not None:
         query = query.where(clause)
     row = requestdb.session().execute(query).first()
@@ -92,7 +67,7 @@ def index():
                     ProcessInstance.updated_at, ProcessInstance.ended_at, ProcessDefinition.name,
                     ProcessDefinition.version)
              .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id))
-    clause = _visible(user())
+    clause = visibility.clause(requestdb.session(), user())
     if clause is not None:
         query = query.where(clause)
     if args.get("status") in STATUSES:

@@ -21,7 +21,7 @@ from engine.actions import unpack
 from engine.models import HistoryEvent, HumanTask, ProcessDefinition, ProcessInstance, TaskInvolvement
 from erp.files.services import attach_to_instance
 from erp.identity.models import User
-from webapp import forms_render, requestdb
+from webapp import forms_render, requestdb, visibility
 from webapp.navigation import EXTRA
 from webapp.runtime import engine
 from webapp.security import requires, user
@@ -51,20 +51,6 @@ HANDED_ON_KINDS = ("handed_on", "delegated", "signer_requested")
 
 
 # ---------------------------------------------------------------------------------------------- who may see
-
-
-def may_view_instance(session, instance_id: int, me) -> bool:
-    """Whether `me` may see an instance: every instance with instance.view_all; else one they started, worked,
-    were offered, handed or copied a task of (the engine's rule), or one a direct report of theirs started."""
-    if me.can("instance.view_all"):
-        return True
-    instance = session.get(ProcessInstance, instance_id)
-    if instance is None:
-        return False
-    if engine().can_see_instance(session, instance, me.username):
-        return True
-    return "manager" in me.roles and instance.started_by is not None and session.scalar(
-        select(User.manager).where(User.username == instance.started_by)) == me.username
 
 
 def _supervises(session, task: HumanTask, me) -> bool:
@@ -115,7 +101,8 @@ def _load(task_id: int) -> TaskPage:
                 and engine().may_work_on(session, task, me.username)) or (
         task.delegation_state == "pending" and task.assignee == me.username and task.status == "open")
     supervises = task.status == "open" and _supervises(session, task, me)
-    if not (can_work or supervises or task.owner == me.username or may_view_instance(session, instance.id, me)):
+    if not (can_work or supervises or task.owner == me.username
+            or visibility.may_view_instance(session, instance.id, me)):
         raise NotFound(_("Not found."))
     return TaskPage(task, instance, definition, can_work, supervises)
 
