@@ -279,7 +279,7 @@ def test_returned_withdrawn_and_administrative_events_are_told(client, engine, s
 
 def _data(html: str) -> dict:
     return {name: value.strip() for name, value in re.findall(
-        r'<tr data-field="([^"]+)"><th[^>]*>[^<]*</th>\s*<td[^>]*>([^<]*)</td>', html)}
+        r'<tr data-field="([^"]+)"><th[^>]*>.*?</th>\s*<td[^>]*>([^<]*)</td>', html)}
 
 
 def test_personal_fields_are_masked_for_an_employee_but_not_for_a_manager(client, engine, start_claim):

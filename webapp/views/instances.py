@@ -20,6 +20,7 @@ from engine.models import ProcessDefinition, ProcessInstance
 from erp.audit.services import record
 from erp.masking import mask_data, personal_fields
 from webapp import requestdb, visibility
+from webapp.forms_render import localized
 from webapp.i18n import when
 from webapp.navigation import EXTRA, display_name
 from webapp.runtime import engine
@@ -103,13 +104,15 @@ def show(instance_id):
     db = requestdb.session()
     instance, definition = _visible_instance(instance_id)
     shown = engine_queries.show(engine(), db, instance_id)
-    hide = _masker(definition.id)
+    schemas = _schemas(definition.id)
+    hide = _masker(schemas)
     names = _element_names(_source(definition)[1])
     open_incidents = [i for i in shown["incidents"] if i["open"]]
     return render_template(
         "instances/show.html", instance=instance, definition=definition, shown=shown,
         status_labels=STATUS_LABELS, markers=_markers(shown, open_incidents), names=names,
-        timeline=[_event(e, names, hide) for e in shown["history"]], data=_data_rows(shown["data"], hide),
+        timeline=[_event(e, names, hide) for e in shown["history"]],
+        data=_data_rows(shown["data"], hide, _labels(schemas)),
         incidents=shown["incidents"], open_incidents=open_incidents,
         can_administer=user().can("instance.administer"))
 
@@ -126,18 +129,33 @@ def _source(definition) -> tuple[str, str]:
     return api_queries.definition_source(requestdb.session(), definition.key, definition.version)
 
 
-def _masker(definition_id: int):
-    """Hide the personal fields of the process's forms, unless the user may see personal data."""
-    if user().can("personal_data.view"):
-        return lambda data: data
+def _schemas(definition_id: int) -> list[dict]:
+    """The JSON Schemas of every form the process's version uses (start form and user tasks)."""
     eng, schemas = engine(), []
     for key in api_queries.form_keys(eng, requestdb.session(), definition_id):
         try:
             schemas.append(eng.forms.get(key).schema)
         except (NotFound, ValueError):
             continue
+    return schemas
+
+
+def _masker(schemas: list[dict]):
+    """Hide the personal fields of the process's forms, unless the user may see personal data."""
+    if user().can("personal_data.view"):
+        return lambda data: data
     fields = personal_fields(schemas)
     return lambda data: mask_data(data, fields)
+
+
+def _labels(schemas: list[dict]) -> dict[str, str]:
+    """{data key: the field's title in the reader's language} from the forms that ask for it."""
+    labels = {}
+    for schema in schemas:
+        for name, prop in (schema.get("properties") or {}).items():
+            if isinstance(prop, dict) and prop.get("title") and name not in labels:
+                labels[name] = localized(prop["title"])
+    return labels
 
 
 _XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -163,10 +181,12 @@ def _markers(shown: dict, open_incidents: list[dict]) -> dict:
     return {"completed": sorted(completed), "active": sorted(active), "incident": sorted(incident)}
 
 
-def _data_rows(data: dict, hide) -> list[dict]:
+def _data_rows(data: dict, hide, labels: dict[str, str]) -> list[dict]:
+    """The data as rows: the fields the forms name first (by their titles), then the rest by key."""
     shown = hide(data)
-    return [{"name": name, "value": _text(shown[name]), "masked": shown[name] != data[name]}
-            for name in sorted(data)]
+    order = sorted(data, key=lambda name: (name not in labels, name))
+    return [{"name": name, "label": labels.get(name), "value": _text(shown[name]),
+             "masked": shown[name] != data[name]} for name in order]
 
 
 def _text(value) -> str:
