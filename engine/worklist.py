@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, union
+from sqlalchemy import and_, any_, func, or_, select, union_all
 
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate
 from engine.store import EVERYONE
@@ -49,58 +49,100 @@ class InboxFilter:
                    text=(args.get("q") or "").strip()[:100] or None, sort=sort, descending=flag("desc"))
 
 
-def _visible_ids(user: str, groups, view: str):
-    """Ids of the open tasks `user` sees: assigned to them (mine), offered to them or their groups and not yet
-    claimed (group), or both (all)."""
-    mine = select(HumanTask.id).where(HumanTask.status == "open", HumanTask.assignee == user)
-    offered = (select(TaskCandidate.task_id)
-               .join(HumanTask, HumanTask.id == TaskCandidate.task_id)
-               .where(HumanTask.status == "open", HumanTask.assignee.is_(None),
-                      or_(TaskCandidate.user_name == user,
-                          TaskCandidate.group_name.in_([*sorted(groups), EVERYONE])))
-               .distinct())
-    if view == "mine":
-        return mine
-    if view == "group":
-        return offered
-    return union(mine, offered)
+def _id_in(ids, dialect: str):
+    """`human_task.id IN (ids)`, written so the database probes the primary key once per id the subquery
+    returns instead of scanning every open task. For `IN (subquery)` PostgreSQL's planner prefers a hash join
+    over a sequential scan of human_task; `= ANY(ARRAY(subquery))` runs the subquery once and probes the
+    primary key index with its result."""
+    if dialect == "postgresql":
+        return HumanTask.id == any_(func.array(ids.scalar_subquery()))
+    return HumanTask.id.in_(ids)
 
 
-def _base(user, groups, flt: InboxFilter, now: datetime):
-    ids = _visible_ids(user, groups, flt.view).subquery()
-    query = (select(HumanTask, ProcessInstance.process_key, ProcessInstance.business_key,
-                    ProcessInstance.started_by, ProcessDefinition.name.label("process_name"))
-             .join(ids, ids.c[0] == HumanTask.id)
-             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-             .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id))
-    if flt.process:
-        query = query.where(ProcessInstance.process_key == flt.process)
-    if flt.business_key:
-        query = query.where(ProcessInstance.business_key.startswith(flt.business_key, autoescape=True))
-    if flt.overdue:
-        query = query.where(HumanTask.due_at < now)
-    if flt.due_soon:
-        query = query.where(and_(HumanTask.due_at >= now, HumanTask.due_at < now + DUE_SOON))
-    if flt.min_priority is not None:
-        query = query.where(HumanTask.priority >= flt.min_priority)
-    if flt.text:
-        pattern = f"%{flt.text}%"
-        query = query.where(or_(HumanTask.name.ilike(pattern), ProcessInstance.business_key.ilike(pattern)))
-    return query
+def _candidate_ids(user: str, groups):
+    """Ids of the tasks offered to `user` or one of their groups, claimed or not (task_candidate's indexes)."""
+    return select(TaskCandidate.task_id).where(or_(TaskCandidate.user_name == user,
+                                                   TaskCandidate.group_name.in_([*sorted(groups), EVERYONE])))
+
+
+def _visibility(user: str, groups, view: str, dialect: str) -> list:
+    """The open tasks `user` sees, as one WHERE clause per branch: assigned to them (mine), offered to them or
+    their groups and not yet claimed (group), or both (all). The branches never overlap, so their rows can be
+    put together with UNION ALL; each branch reads only the rows it finds through an index (the user's
+    assigned tasks, the tasks their candidate rows name), never every open task."""
+    mine = and_(HumanTask.status == "open", HumanTask.assignee == user)
+    offered = and_(HumanTask.status == "open", HumanTask.assignee.is_(None),
+                   _id_in(_candidate_ids(user, groups), dialect))
+    return {"mine": [mine], "group": [offered]}.get(view, [mine, offered])
+
+
+def _visible_ids(user: str, groups, view: str, dialect: str):
+    """SELECT the ids of the open tasks `user` sees in `view`."""
+    return _union([select(HumanTask.id).where(clause) for clause in _visibility(user, groups, view, dialect)])
+
+
+def _union(selects):
+    return selects[0] if len(selects) == 1 else union_all(*selects)
+
+
+def _dialect(session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _filtered(columns, user, groups, flt: InboxFilter, now: datetime, dialect: str):
+    """SELECT `columns` of the visible tasks that match the filter, as a subquery (one UNION ALL branch per
+    visibility clause, each filtered); the instance is joined only when a filter or the sort needs it."""
+    branches = []
+    for clause in _visibility(user, groups, flt.view, dialect):
+        query = select(*columns).where(clause)
+        if flt.process or flt.business_key or flt.text or flt.sort in ("process", "business_key"):
+            query = query.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        if flt.process:
+            query = query.where(ProcessInstance.process_key == flt.process)
+        if flt.business_key:
+            query = query.where(ProcessInstance.business_key.startswith(flt.business_key, autoescape=True))
+        if flt.overdue:
+            query = query.where(HumanTask.due_at < now)
+        if flt.due_soon:
+            query = query.where(and_(HumanTask.due_at >= now, HumanTask.due_at < now + DUE_SOON))
+        if flt.min_priority is not None:
+            query = query.where(HumanTask.priority >= flt.min_priority)
+        if flt.text:
+            pattern = f"%{flt.text}%"
+            query = query.where(or_(HumanTask.name.ilike(pattern), ProcessInstance.business_key.ilike(pattern)))
+        branches.append(query)
+    return _union(branches).subquery()
 
 
 def inbox(session, user: str, groups, flt: InboxFilter, *, now: datetime, page: int = 1,
           per_page: int = 25) -> tuple[list[dict], int]:
-    query = _base(user, groups, flt, now)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    """One page of the user's inbox and the number of tasks that match the filter, in two statements: the
+    page's ids and the total (a window count) from a narrow query over the visible tasks, then the full rows
+    of those ids with their instance and process."""
+    dialect = _dialect(session)
+    sort_columns = SORTS[flt.sort]
+    columns = tuple(dict.fromkeys((HumanTask.id, HumanTask.priority, *sort_columns)))  # sort=priority: once
+    visible = _filtered(columns, user, groups, flt, now, dialect)
     order = []
-    for column in SORTS[flt.sort]:
-        key = column.desc() if flt.descending else column.asc()
-        order.append(key.nulls_last())
-    order.append(HumanTask.priority.desc())
-    order.append(HumanTask.id)
-    rows = session.execute(query.order_by(*order).limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
-    return [row_dict(row, now) for row in rows], total
+    for column in sort_columns:
+        key = visible.c[column.key]
+        order.append((key.desc() if flt.descending else key.asc()).nulls_last())
+    order += [visible.c.priority.desc(), visible.c.id]
+    page = max(page, 1)
+    found = session.execute(select(visible.c.id, func.count().over().label("total")).order_by(*order)
+                            .limit(per_page).offset((page - 1) * per_page)).all()
+    if not found:
+        total = 0 if page == 1 else session.scalar(select(func.count()).select_from(visible))
+        return [], total
+    ids = [row.id for row in found]
+    rows = session.execute(
+        select(HumanTask, ProcessInstance.process_key, ProcessInstance.business_key, ProcessInstance.started_by,
+               ProcessDefinition.name.label("process_name"))
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        .where(HumanTask.id.in_(ids))).all()
+    by_id = {row[0].id: row for row in rows}
+    return [row_dict(by_id[i], now) for i in ids if i in by_id], found[0].total
 
 
 def row_dict(row, now: datetime) -> dict:
@@ -117,8 +159,10 @@ def row_dict(row, now: datetime) -> dict:
 
 def counts(session, user: str, groups, *, now: datetime) -> dict:
     """The navigation's badges: my tasks, my groups' unclaimed tasks, and my overdue ones."""
-    mine = session.scalar(select(func.count()).select_from(_visible_ids(user, groups, "mine").subquery()))
-    group = session.scalar(select(func.count()).select_from(_visible_ids(user, groups, "group").subquery()))
+    dialect = _dialect(session)
+    mine = session.scalar(select(func.count()).select_from(_visible_ids(user, groups, "mine", dialect).subquery()))
+    group = session.scalar(select(func.count()).select_from(
+        _visible_ids(user, groups, "group", dialect).subquery()))
     overdue = session.scalar(select(func.count()).where(
         HumanTask.status == "open", HumanTask.assignee == user, HumanTask.due_at < now))
     return {"mine": mine, "group": group, "overdue": overdue}
@@ -126,7 +170,10 @@ def counts(session, user: str, groups, *, now: datetime) -> dict:
 
 def processes_in_inbox(session, user: str, groups) -> list[str]:
     """The process keys the user has open tasks of (for the filter's choices)."""
-    ids = _visible_ids(user, groups, "all").subquery()
-    return list(session.scalars(select(ProcessInstance.process_key).distinct()
-                                .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-                                .join(ids, ids.c[0] == HumanTask.id).order_by(ProcessInstance.process_key)))
+    dialect = _dialect(session)
+    instance_ids = _union([select(HumanTask.instance_id).where(clause)
+                           for clause in _visibility(user, groups, "all", dialect)])
+    where = (ProcessInstance.id == any_(func.array(instance_ids.scalar_subquery())) if dialect == "postgresql"
+             else ProcessInstance.id.in_(instance_ids))
+    return list(session.scalars(select(ProcessInstance.process_key).distinct().where(where)
+                                .order_by(ProcessInstance.process_key)))
