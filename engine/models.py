@@ -159,8 +159,9 @@ class TaskCandidate(Base):
 
     __tablename__ = "task_candidate"
     __table_args__ = (
-        Index("ix_task_candidate_user", "user_name"),
-        Index("ix_task_candidate_group", "group_name"),
+        # (name, task_id): the inbox finds a user's or group's task ids from the index alone
+        Index("ix_task_candidate_user_task", "user_name", "task_id"),
+        Index("ix_task_candidate_group_task", "group_name", "task_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

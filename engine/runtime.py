@@ -25,6 +25,7 @@ from engine.serialization import SpecCache, dump_state, load_state
 from engine.stepping import ACTIVE, Step, Stepping
 from engine.store import (
     InstanceRecord,
+    drop_candidates_of_closed,
     fetch_instance,
     insert_history,
     update_instance,
@@ -174,6 +175,7 @@ class Engine(TaskActions, Inbox, Stepping, Messaging, Timers):
         instance.ended_at, instance.next_timer_at = clock.now(), None
         session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == "open")
                         .values(status="cancelled"))
+        drop_candidates_of_closed(session, instance_id)
         session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance_id))
         return self._set_status(session, instance, "terminated", "terminated", user, reason)
 

@@ -33,6 +33,7 @@ from engine.script_engine import RunContext, running
 from engine.serialization import dump_state
 from engine.store import (
     InstanceRecord,
+    drop_candidates_of_closed,
     finish_task,
     insert_history,
     insert_human_tasks,
@@ -166,6 +167,7 @@ class Stepping:
             session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id,
                                                     HumanTask.spiff_task_id.in_(gone))
                             .values(status="cancelled"))
+            drop_candidates_of_closed(session, instance.id)
         if unsubscribed:
             session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id,
                                                               MessageSubscription.spiff_task_id.in_(unsubscribed)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from core.errors import Conflict, NotFound
 from engine.models import (
@@ -49,6 +49,7 @@ _INSERT_TASK = insert(_tasks).returning(_tasks.c.id)
 _FINISH_TASK = (update(_tasks).where(_tasks.c.id == bindparam("b_id"))
                 .values(status="completed", completed_at=bindparam("completed_at"),
                         completed_by=bindparam("completed_by")))
+_DROP_CANDIDATES = delete(TaskCandidate.__table__).where(TaskCandidate.__table__.c.task_id == bindparam("b_id"))
 _INSERTS = {model: insert(model.__table__)
             for model in (HistoryEvent, Incident, MessageSubscription, TaskCandidate)}
 _INSERTS_RETURNING = {model: statement.returning(model.__table__.c.id) for model, statement in _INSERTS.items()}
@@ -86,7 +87,16 @@ EVERYONE = "*"
 
 
 def finish_task(session, task_id: int, user: str, at: datetime) -> None:
-    session.connection().execute(_FINISH_TASK, {"b_id": task_id, "completed_by": user, "completed_at": at})
+    conn = session.connection()
+    conn.execute(_FINISH_TASK, {"b_id": task_id, "completed_by": user, "completed_at": at})
+    conn.execute(_DROP_CANDIDATES, {"b_id": task_id})
+
+
+def drop_candidates_of_closed(session, instance_id: int) -> None:
+    """Forget the candidates of an instance's tasks that are no longer open: inbox queries then read only
+    open work, however long the history grows (the task row keeps its candidates as lists)."""
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(
+        select(HumanTask.id).where(HumanTask.instance_id == instance_id, HumanTask.status != "open"))))
 
 
 def insert_human_tasks(session, instance_id: int, tasks: list[dict]) -> list[int]:

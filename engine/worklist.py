@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, any_, func, or_, select, union_all
+from sqlalchemy import and_, any_, case, func, literal, or_, select, union_all
 
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate
 from engine.store import EVERYONE
@@ -90,11 +90,14 @@ def _dialect(session) -> str:
 
 
 def _filtered(columns, user, groups, flt: InboxFilter, now: datetime, dialect: str):
-    """SELECT `columns` of the visible tasks that match the filter, as a subquery (one UNION ALL branch per
-    visibility clause, each filtered); the instance is joined only when a filter or the sort needs it."""
+    """SELECT `columns` of the visible tasks that match the filter, plus `branch` (0: assigned to the user,
+    1: offered to them), as a subquery (one UNION ALL branch per visibility clause, each filtered); the
+    instance is joined only when a filter or the sort needs it."""
     branches = []
-    for clause in _visibility(user, groups, flt.view, dialect):
-        query = select(*columns).where(clause)
+    clauses = _visibility(user, groups, flt.view, dialect)
+    numbers = {"mine": [0], "group": [1]}.get(flt.view, [0, 1])
+    for clause, number in zip(clauses, numbers, strict=True):
+        query = select(*columns, literal(number).label("branch")).where(clause)
         if flt.process or flt.business_key or flt.text or flt.sort in ("process", "business_key"):
             query = query.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
         if flt.process:
@@ -114,11 +117,28 @@ def _filtered(columns, user, groups, flt: InboxFilter, now: datetime, dialect: s
     return _union(branches).subquery()
 
 
+@dataclass
+class InboxPage:
+    rows: list[dict]
+    #: the tasks matching the filter
+    total: int
+    #: of those, assigned to the user and offered to them (unclaimed)
+    mine: int
+    offered: int
+
+
 def inbox(session, user: str, groups, flt: InboxFilter, *, now: datetime, page: int = 1,
           per_page: int = 25) -> tuple[list[dict], int]:
-    """One page of the user's inbox and the number of tasks that match the filter, in two statements: the
-    page's ids and the total (a window count) from a narrow query over the visible tasks, then the full rows
-    of those ids with their instance and process."""
+    """One page of the user's inbox and the number of tasks that match the filter."""
+    found = inbox_page(session, user, groups, flt, now=now, page=page, per_page=per_page)
+    return found.rows, found.total
+
+
+def inbox_page(session, user: str, groups, flt: InboxFilter, *, now: datetime, page: int = 1,
+               per_page: int = 25) -> InboxPage:
+    """One page of the user's inbox with its totals, in two statements: the page's ids and the totals (window
+    counts) from one narrow walk over the visible tasks, then the full rows of those ids with their instance
+    and process. Unfiltered, the totals are the navigation's counts too, so a page walks the inbox once."""
     dialect = _dialect(session)
     sort_columns = SORTS[flt.sort]
     columns = tuple(dict.fromkeys((HumanTask.id, HumanTask.priority, *sort_columns)))  # sort=priority: once
@@ -129,11 +149,15 @@ def inbox(session, user: str, groups, flt: InboxFilter, *, now: datetime, page: 
         order.append((key.desc() if flt.descending else key.asc()).nulls_last())
     order += [visible.c.priority.desc(), visible.c.id]
     page = max(page, 1)
-    found = session.execute(select(visible.c.id, func.count().over().label("total")).order_by(*order)
-                            .limit(per_page).offset((page - 1) * per_page)).all()
+    mine = func.sum(case((visible.c.branch == 0, 1), else_=0)).over()
+    found = session.execute(select(visible.c.id, func.count().over().label("total"), mine.label("mine"))
+                            .order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
     if not found:
-        total = 0 if page == 1 else session.scalar(select(func.count()).select_from(visible))
-        return [], total
+        if page == 1:
+            return InboxPage([], 0, 0, 0)
+        total, mine_total = session.execute(select(func.count(), func.coalesce(func.sum(
+            case((visible.c.branch == 0, 1), else_=0)), 0)).select_from(visible)).one()
+        return InboxPage([], total, mine_total, total - mine_total)
     ids = [row.id for row in found]
     rows = session.execute(
         select(HumanTask, ProcessInstance.process_key, ProcessInstance.business_key, ProcessInstance.started_by,
@@ -142,7 +166,8 @@ def inbox(session, user: str, groups, flt: InboxFilter, *, now: datetime, page: 
         .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
         .where(HumanTask.id.in_(ids))).all()
     by_id = {row[0].id: row for row in rows}
-    return [row_dict(by_id[i], now) for i in ids if i in by_id], found[0].total
+    total, mine_total = found[0].total, int(found[0].mine or 0)
+    return InboxPage([row_dict(by_id[i], now) for i in ids if i in by_id], total, mine_total, total - mine_total)
 
 
 def row_dict(row, now: datetime) -> dict:
@@ -163,17 +188,20 @@ def counts(session, user: str, groups, *, now: datetime) -> dict:
     mine = session.scalar(select(func.count()).select_from(_visible_ids(user, groups, "mine", dialect).subquery()))
     group = session.scalar(select(func.count()).select_from(
         _visible_ids(user, groups, "group", dialect).subquery()))
-    overdue = session.scalar(select(func.count()).where(
+    return {"mine": mine, "group": group, "overdue": overdue_count(session, user, now=now)}
+
+
+def overdue_count(session, user: str, *, now: datetime) -> int:
+    return session.scalar(select(func.count()).where(
         HumanTask.status == "open", HumanTask.assignee == user, HumanTask.due_at < now))
-    return {"mine": mine, "group": group, "overdue": overdue}
 
 
-def processes_in_inbox(session, user: str, groups) -> list[str]:
-    """The process keys the user has open tasks of (for the filter's choices)."""
-    dialect = _dialect(session)
-    instance_ids = _union([select(HumanTask.instance_id).where(clause)
-                           for clause in _visibility(user, groups, "all", dialect)])
-    where = (ProcessInstance.id == any_(func.array(instance_ids.scalar_subquery())) if dialect == "postgresql"
-             else ProcessInstance.id.in_(instance_ids))
-    return list(session.scalars(select(ProcessInstance.process_key).distinct().where(where)
-                                .order_by(ProcessInstance.process_key)))
+def is_unfiltered(flt: InboxFilter) -> bool:
+    """Whether the filter shows everything of its view (then the page's totals are the navigation's counts)."""
+    return not (flt.process or flt.business_key or flt.overdue or flt.due_soon or flt.min_priority is not None
+                or flt.text)
+
+
+def process_keys(session) -> list[str]:
+    """The keys of the deployed processes (the inbox filter's choices)."""
+    return list(session.scalars(select(ProcessDefinition.key).distinct().order_by(ProcessDefinition.key)))

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from core import clock, db
+from engine import queries
 from engine.deploy import read_paths
 from erp.identity.models import SavedFilter
 from tests.conftest import ROOT
@@ -133,3 +134,20 @@ def test_the_inbox_in_english(client, approvals, make_user):
     login(client, "zhangwei")
     html = client.get("/inbox").get_data(as_text=True)
     assert "My tasks" in html and "31 task(s)" in html and "Overdue" in html
+
+
+def test_navigation_counts_are_the_same_on_filtered_and_unfiltered_pages(client, approvals, engine):
+    login(client, "lina")
+    with db.transaction() as session:
+        [big] = queries.tasks(session, user="lina", groups={"finance_director"})
+        engine.claim(session, big["id"], "lina")
+    client.post("/logout")
+    login(client, "zhangwei")
+    for url in ("/inbox", "/inbox?overdue=1", "/inbox?view=mine", "/inbox?view=group&q=PR-01"):
+        html = client.get(url).get_data(as_text=True)
+        assert 'data-count="group">31<' in html and 'data-count="mine">0<' in html, url
+    client.post("/logout")
+    login(client, "lina")
+    for url in ("/inbox", "/inbox?business_key=none"):
+        html = client.get(url).get_data(as_text=True)
+        assert 'data-count="group">0<' in html and 'data-count="mine">1<' in html, url

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
@@ -12,6 +12,7 @@ from core.errors import InvalidInput
 from engine import worklist
 from erp.identity.models import SavedFilter
 from webapp import requestdb
+from webapp.navigation import known_names
 from webapp.security import requires, user
 
 blueprint = Blueprint("inbox", __name__)
@@ -33,13 +34,17 @@ def tasks():
     flt = worklist.InboxFilter.from_args(request.args)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     per_page = 25
-    rows, total = worklist.inbox(db, me.username, me.groups, flt, now=clock.now(), page=page, per_page=per_page)
+    now = clock.now()
+    found = worklist.inbox_page(db, me.username, me.groups, flt, now=now, page=page, per_page=per_page)
+    if flt.view == "all" and worklist.is_unfiltered(flt):  # the page's walk gave the navigation's counts
+        g.nav_counts = {"mine": found.mine, "group": found.offered,
+                        "overdue": worklist.overdue_count(db, me.username, now=now)}
+    known_names([name for row in found.rows for name in (row["started_by"], row["assignee"])])
     current = {k: v for k, v in request.args.items() if k in FILTER_KEYS and v}
     return render_template(
-        "inbox/tasks.html", rows=rows, total=total, page=page, pages=max((total + per_page - 1) // per_page, 1),
-        flt=flt, current=current, query=urlencode(current),
-        processes=worklist.processes_in_inbox(db, me.username, me.groups),
-        saved=_saved_filters(db, me.id))
+        "inbox/tasks.html", rows=found.rows, total=found.total, page=page,
+        pages=max((found.total + per_page - 1) // per_page, 1), flt=flt, current=current, query=urlencode(current),
+        processes=worklist.process_keys(db), saved=_saved_filters(db, me.id))
 
 
 def _saved_filters(db, user_id):
