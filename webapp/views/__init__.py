@@ -1,7 +1,9 @@
-"""The blueprints, one per area of the app."""
+"""The blueprints, one per area of the app (task_actions and involved add their routes to the tasks blueprint)."""
 from __future__ import annotations
 
-from webapp.views import admin, api, auth, files, inbox, instances, processes, tasks
+from webapp.views import admin, api, auth, files, inbox, instances, involved, processes, task_actions, tasks
 
 BLUEPRINTS = [auth.blueprint, inbox.blueprint, tasks.blueprint, processes.blueprint, instances.blueprint,
               admin.blueprint, files.blueprint, api.blueprint]
+
+__all__ = ["BLUEPRINTS", "involved", "task_actions"]
