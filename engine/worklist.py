@@ -191,6 +191,11 @@ def counts(session, user: str, groups, *, now: datetime) -> dict:
     return {"mine": mine, "group": group, "overdue": overdue_count(session, user, now=now)}
 
 
+def assigned_count(session, user: str) -> int:
+    """My open tasks (an index lookup, unlike the count of my groups' offered tasks)."""
+    return session.scalar(select(func.count()).where(HumanTask.status == "open", HumanTask.assignee == user))
+
+
 def overdue_count(session, user: str, *, now: datetime) -> int:
     return session.scalar(select(func.count()).where(
         HumanTask.status == "open", HumanTask.assignee == user, HumanTask.due_at < now))

@@ -36,8 +36,10 @@ def tasks():
     per_page = 25
     now = clock.now()
     found = worklist.inbox_page(db, me.username, me.groups, flt, now=now, page=page, per_page=per_page)
-    if flt.view == "all" and worklist.is_unfiltered(flt):  # the page's walk gave the navigation's counts
-        g.nav_counts = {"mine": found.mine, "group": found.offered,
+    if flt.view in ("all", "group") and worklist.is_unfiltered(flt):
+        # the page's walk counted my groups' offered tasks, the costly one of the navigation's counts
+        mine = found.mine if flt.view == "all" else worklist.assigned_count(db, me.username)
+        g.nav_counts = {"mine": mine, "group": found.offered,
                         "overdue": worklist.overdue_count(db, me.username, now=now)}
     known_names([name for row in found.rows for name in (row["started_by"], row["assignee"])])
     current = {k: v for k, v in request.args.items() if k in FILTER_KEYS and v}
