@@ -17,8 +17,6 @@ Per backend (SQLite file, and PostgreSQL when reachable), in a fresh database:
    ../shared/DESIGN.md). The SQL statements per request come from a second, short-lived server with
    ERP_ECHO_SQL=1 (the app's engine logs each statement; transaction control is not counted, as in
    `erp bench engine`), so the logging does not slow the timed server.
-4. With `--try-indexes`, measures the inbox endpoints again (same run, same server) with the indexes proposed
-   for the models created ad hoc (PROPOSED_INDEXES), prints the ratios to the baseline, and drops them.
 
 Prints `name: value` lines; the ratios are what to compare across runs (the machine is noisy).
 """
@@ -80,16 +78,7 @@ ENDPOINTS = {
 }
 
 
-#: indexes proposed for engine/models.py, created ad hoc by --try-indexes (after the baseline measurement,
-#: dropped again before the HTTP phase): task_candidate's lookups then return task_id from the index alone.
-PROPOSED_INDEXES = {
-    "ix_task_candidate_group_task": "task_candidate (group_name, task_id)",
-    "ix_task_candidate_user_task": "task_candidate (user_name, task_id)",
-}
-
-
-def run(tasks: int, users: int, requests: int, http_seconds: float, postgres_url: str | None, out=print,
-        try_indexes: bool = False) -> dict:
+def run(tasks: int, users: int, requests: int, http_seconds: float, postgres_url: str | None, out=print) -> dict:
     figures = {}
     out(f"parameters: tasks={tasks} users={users} groups={_group_count(users)} requests={requests} "
         f"http_seconds={http_seconds}")
@@ -97,7 +86,7 @@ def run(tasks: int, users: int, requests: int, http_seconds: float, postgres_url
         "started through the engine; instances carry no state)")
     for name, url, cleanup in _databases(postgres_url, out):
         try:
-            figures.update(_measure(name, url, tasks, users, requests, http_seconds, try_indexes, out))
+            figures.update(_measure(name, url, tasks, users, requests, http_seconds, out))
         finally:
             if db._default is not None and db._default.url == url:
                 db._default.dispose()
@@ -112,7 +101,7 @@ def _group_count(users: int) -> int:
     return max(users // 10, 10)
 
 
-def _measure(name, url, tasks, users, requests, http_seconds, try_indexes, out) -> dict:
+def _measure(name, url, tasks, users, requests, http_seconds, out) -> dict:
     from erp.wiring import engine as wired_engine
 
     upgrade(url)
@@ -132,20 +121,6 @@ def _measure(name, url, tasks, users, requests, http_seconds, try_indexes, out) 
         client = Client(port, token)
         client.login(USER, PASSWORD)
         figures.update(_inbox_figures(name, client, requests, out))
-        if try_indexes:
-            created = _create_indexes(database)
-            _analyze(database)
-            with_indexes = _inbox_figures(f"{name}.proposed_indexes", client, requests, out)
-            figures.update(with_indexes)
-            for endpoint in ENDPOINTS:  # measured in the same run, on the same server and data
-                before = figures.get(f"{name}.{endpoint}.p50_ms")
-                after = with_indexes.get(f"{name}.proposed_indexes.{endpoint}.p50_ms")
-                if before and after:
-                    figures[f"{name}.proposed_indexes.{endpoint}.p50_vs_baseline_ratio"] = ratio = \
-                        round(after / before, 2)
-                    out(f"{name}.proposed_indexes.{endpoint}.p50_vs_baseline_ratio: {ratio}")
-            _run_sql(database, [f"DROP INDEX {index}" for index in created])
-            _analyze(database)
         figures.update(_http_figures(name, client, database, http_seconds, out))
         client.close()
     with _server(url, echo_sql=True) as (port, log):
@@ -161,23 +136,6 @@ def _analyze(database) -> None:
     if not database.is_sqlite:
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
-
-
-def _create_indexes(database) -> list[str]:
-    """Creates the proposed indexes the schema lacks; returns their names."""
-    from sqlalchemy import inspect
-
-    existing = {ix["name"] for table in ("task_candidate", "human_task")
-                for ix in inspect(database.engine).get_indexes(table)}
-    missing = [index for index in PROPOSED_INDEXES if index not in existing]
-    _run_sql(database, [f"CREATE INDEX {index} ON {PROPOSED_INDEXES[index]}" for index in missing])
-    return missing
-
-
-def _run_sql(database, statements: list[str]) -> None:
-    with database.engine.begin() as conn:
-        for statement in statements:
-            conn.execute(text(statement))
 
 
 # ------------------------------------------------------------------------------------------------ data

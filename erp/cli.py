@@ -453,15 +453,14 @@ def bench_timers(count, spread, quick, postgres_url):
 @click.option("--users", default=10_000, show_default=True, help="users (and users/10 groups)")
 @click.option("--requests", default=200, show_default=True, help="requests per inbox endpoint")
 @click.option("--http-seconds", default=10.0, show_default=True, help="seconds of starts over HTTP")
-@click.option("--try-indexes", is_flag=True, help="measure the inbox again with the proposed indexes (ad hoc)")
 @click.option("--postgres-url", envvar="ERP_BENCH_POSTGRES_URL",
               default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-def bench_inbox(tasks, users, requests, http_seconds, try_indexes, postgres_url):
+def bench_inbox(tasks, users, requests, http_seconds, postgres_url):
     """Inbox page and tasks API server time (p50/p95) on a large task table; starts and completions over HTTP."""
     from bench.inbox import run
 
     run(tasks=tasks, users=users, requests=requests, http_seconds=http_seconds, postgres_url=postgres_url,
-        try_indexes=try_indexes, out=click.echo)
+        out=click.echo)
 
 
 def _register_commands() -> None:
