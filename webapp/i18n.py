@@ -89,5 +89,8 @@ def locale_tag() -> str:
 def init_app(app: Flask) -> None:
     compile_catalogues()
     Babel(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
-    app.jinja_env.filters.update(money=money, when=when, number=number)
+    from webapp.forms_render import localized
+
+    # "审批 Review" (diagrams and forms name things in both languages) -> the reader's half
+    app.jinja_env.filters.update(money=money, when=when, number=number, bilingual=localized)
     app.jinja_env.globals.update(locale_tag=locale_tag)

@@ -243,7 +243,7 @@ def _event(event: dict, names: dict, hide) -> dict:
     return {"at": event["at"], "kind": kind,
             "label": str(HISTORY_LABELS.get(kind, kind.replace("_", " "))),
             "actor": event["actor"], "system": event["actor"] in SYSTEM_ACTORS or event["actor"] is None,
-            "element": names.get(event["element_id"], event["element_id"]) if event["element_id"] else None,
+            "element": localized(names.get(event["element_id"], event["element_id"])) if event["element_id"] else None,
             "details": _details(kind, data if isinstance(data, dict) else {}),
             "message": None if kind in _QUIET else event.get("message") or _comment(kind, data),
             "engine_step": kind == "element_completed"}

@@ -181,7 +181,7 @@ def _timeline(session, instance_id: int) -> list[dict]:
                                                         HistoryEvent.kind.in_(list(TIMELINE_KINDS)))
                              .order_by(HistoryEvent.id.desc()).limit(TIMELINE_LENGTH)).all()
     return [{"at": e.at, "kind": e.kind, "label": str(TIMELINE_KINDS[e.kind]), "actor": e.actor,
-             "element": (names.get(e.element_id) or e.element_id) if e.element_id else None,
+             "element": forms_render.localized(names.get(e.element_id) or e.element_id) if e.element_id else None,
              "text": _event_text(e), "to": _event_people(e)} for e in reversed(events)]
 
 
