@@ -91,7 +91,10 @@ def test_start_return_revise_approve_in_the_browser(browser, live_server, screen
     expect(manager.locator(".alert-success")).to_be_visible()
     expect(manager.locator("tr.task-row", has_text=business_key)).to_have_count(0)
 
-    # the history shows all of it, and the diagram is drawn with its markers
+    # the history shows all of it, and the diagram is drawn with its markers (no script or CSP errors)
+    errors = []
+    employee.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    employee.on("pageerror", lambda error: errors.append(str(error)))
     employee.goto(instance_url)
     history = employee.locator("#history")
     expect(history).to_contain_text(text["reason"])
@@ -101,5 +104,6 @@ def test_start_return_revise_approve_in_the_browser(browser, live_server, screen
     expect(employee.locator("#diagram svg").first).to_be_visible()
     expect(employee.locator("#diagram .djs-element.completed").first).to_be_attached()
     screenshot(employee, "history")
+    assert errors == []
     employee_context.close()
     manager_context.close()

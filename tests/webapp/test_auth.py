@@ -169,3 +169,12 @@ def test_language_before_login_follows_the_browser_or_the_choice(client):
 
 def test_every_response_reports_its_server_time(client):
     assert client.get("/login").headers["Server-Timing"].startswith("app;dur=")
+
+
+def test_pages_carry_the_security_headers(client):
+    response = client.get("/login")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"

@@ -65,7 +65,7 @@ def test_invalid_start_data_is_shown_again_with_errors_and_starts_nothing(browse
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'data-error-for="title"' in html and 'data-error-for="amount"' in html
-    assert re.search(r'<input class="form-control\s+is-invalid"[^>]*name="amount"[^>]*value="-5"', html)
+    assert re.search(r'<input class="form-control\s+is-invalid[^"]*"[^>]*name="amount"[^>]*value="-5"', html)
     assert 'value="财务部"' in html and 'value="PR-9"' in html
     assert instances(database) == 0
     response = browser("wangfang").post("/processes/approval/start", data={
