@@ -466,10 +466,11 @@ def bench_inbox(tasks, users, requests, http_seconds, postgres_url):
 def _register_commands() -> None:
     from erp.calendar_cli import calendar
     from erp.escalation.cli import escalation_cli
+    from erp.finance.cli import ledger_cli
     from erp.jobs.cli import jobs_cli
     from erp.notify_cli import notifications_cli
 
-    for command in (calendar, escalation_cli, jobs_cli, notifications_cli):
+    for command in (calendar, escalation_cli, jobs_cli, ledger_cli, notifications_cli):
         main.add_command(command)
 
 

@@ -16,7 +16,7 @@ from erp.identity.queries import groups_of
 from forms import FormCatalog
 
 #: the domain modules whose tasks.py registers service-task operators (each exposes register(registry))
-OPERATOR_MODULES: list[str] = []
+OPERATOR_MODULES: list[str] = ["erp.crm.tasks", "erp.finance.tasks", "erp.inventory.tasks", "erp.sales.tasks"]
 CALENDAR_TTL_SECONDS = 300  # an administrator's calendar change reaches running processes within this time
 
 
@@ -98,6 +98,12 @@ def periodic_jobs(database):
         from erp.notify import enqueue_digests
 
         return {"digests": enqueue_digests(session, now)}
+
+    @jobs.register("crm.follow_up_reminders", "*/15 * * * *", "客户跟进提醒 Remind owners of follow-ups falling due")
+    def crm_follow_ups(session, now):
+        from erp.crm.follow_ups import send_follow_up_reminders
+
+        return send_follow_up_reminders(session, now)
 
     return jobs
 

@@ -33,6 +33,9 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     "daily_digest": ("day", "tasks"),
     #: 抄送: task_id (and task_name, due_at) are None when a whole instance was copied
     "task_copied": (*_INSTANCE, "task_id", "task_name", "due_at", "copied_by", "note"),
+    #: a CRM follow-up falling due; optional: notes
+    "crm_follow_up": ("activity_id", "activity_kind", "subject", "customer_id", "customer_name",
+                      "opportunity_title", "due_at"),
 }
 MAX_SUBJECT = 200
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

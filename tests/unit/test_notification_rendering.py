@@ -26,6 +26,8 @@ SAMPLES = {
     "instance_failed": {**INSTANCE, "error": "库存不足"},
     "daily_digest": {"day": date(2026, 3, 5), "tasks": [{**TASK, "amount": None, "overdue": False}]},
     "task_copied": {**TASK, "instance_id": 7, "copied_by": "李娜", "note": "请知悉"},
+    "crm_follow_up": {"activity_id": 9, "activity_kind": "visit", "subject": "拜访采购部", "customer_id": 3,
+                      "customer_name": "北京华联商贸有限公司", "opportunity_title": None, "due_at": DUE},
 }
 COMMON = {"base_url": "http://erp.test", "recipient_name": "张伟"}
 
