@@ -8,6 +8,7 @@ from sqlalchemy import select
 from core.settings import load_settings
 from engine.deploy import read_paths
 from engine.models import ProcessInstance
+from erp.demo_erp import load as load_erp
 from erp.identity.services import ensure_group, ensure_user, set_password
 
 #: every demo user's password (the README says so; change it on a real system)
@@ -22,6 +23,9 @@ PEOPLE = [
     ("chenjing", "陈静", "chenjing@example.cn", ["employees", "finance"], ["employee"], "lina"),
     ("zhaolei", "赵磊", "zhaolei@example.cn", ["employees", "process_analysts"], ["employee", "analyst"], "liuyang"),
     ("admin", "系统管理员", "admin@example.cn", ["it"], ["administrator"], None),
+    ("zhaoqiang", "赵强", "zhaoqiang@example.cn", ["employees", "sales"], ["employee", "sales"], "zhangwei"),
+    ("sunmei", "孙梅", "sunmei@example.cn", ["employees", "finance"], ["employee", "finance"], "lina"),
+    ("wangjun", "王军", "wangjun@example.cn", ["employees", "warehouse"], ["employee", "warehouse"], "zhangwei"),
 ]
 
 GROUPS = {
@@ -34,6 +38,8 @@ GROUPS = {
     "finance": ("财务部", "Finance"),
     "process_analysts": ("流程分析师", "Process analysts"),
     "it": ("信息部", "IT"),
+    "sales": ("销售部", "Sales"),
+    "warehouse": ("仓储部", "Warehouse"),
 }
 
 APPROVALS = [
@@ -44,7 +50,7 @@ APPROVALS = [
     ("PR-2026-0004", "销售部团建费用", Decimal("8600.00"), "销售部", "wangfang",
      [("zhangwei", {"decision": "return", "comment": "请附上活动方案与报价单"})]),
     ("PR-2026-0005", "财务软件年费", Decimal("12800.00"), "财务部", "chenjing",
-     [("lina", {"decision": "approve", "comment": "同意"})]),
+     [("zhangwei", {"decision": "approve", "comment": "同意"}), ("lina", {"decision": "approve", "comment": "同意"})]),
 ]
 
 
@@ -73,5 +79,6 @@ def load_demo(session, engine) -> str:
             [task] = tasks(session, instance_id=instance.id)
             engine.complete(session, task["id"], data, user)
         started += 1
+    erp_summary = load_erp(session)
     return (f"演示数据已就绪 demo data ready: {len(PEOPLE)} users, "
-            f"{len(deployed)} process definition(s), {started} new approval instance(s)")
+            f"{len(deployed)} process definition(s), {started} new approval instance(s); {erp_summary}")

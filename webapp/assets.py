@@ -12,6 +12,7 @@ PACKAGES = {
     "bootstrap": "bootstrap/dist",
     "htmx": "htmx.org/dist",
     "bpmn-js": "bpmn-js/dist",
+    "echarts": "echarts/dist",
 }
 
 blueprint = Blueprint("vendor", __name__)

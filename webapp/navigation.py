@@ -13,7 +13,9 @@ from erp.identity.models import User
 from webapp import requestdb
 
 ROLE_LABELS = {"employee": lazy_gettext("Employee"), "manager": lazy_gettext("Manager"),
-               "analyst": lazy_gettext("Analyst"), "administrator": lazy_gettext("Administrator")}
+               "analyst": lazy_gettext("Analyst"), "administrator": lazy_gettext("Administrator"),
+               "sales": lazy_gettext("Sales"), "finance": lazy_gettext("Finance"),
+               "warehouse": lazy_gettext("Warehouse")}
 
 #: extra navigation entries: (endpoint, label, permission, count function or None); areas append theirs
 EXTRA: list[tuple[str, object, str, object]] = []

@@ -2,7 +2,9 @@
 their roles' permissions. Finer rules (whose task, whose instance) are checked by the services and queries."""
 from __future__ import annotations
 
-ROLES = ("employee", "manager", "analyst", "administrator")
+#: employee, manager, analyst and administrator run the processes; sales (销售), finance (财务) and warehouse
+#: (仓管) work in the ERP pages
+ROLES = ("employee", "manager", "analyst", "administrator", "sales", "finance", "warehouse")
 
 #: permission -> the roles that hold it
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -23,6 +25,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # users, groups, roles, tokens
     "admin.users": frozenset({"administrator"}),
     "audit.view": frozenset({"administrator"}),
+    # customers, contacts, opportunities and activities: a sales rep sees only the customers in their charge
+    "crm.view": frozenset({"sales", "manager", "administrator"}),
+    # every customer, not only one's own
+    "crm.view_all": frozenset({"manager", "administrator"}),
+    # create customers, log activities, move opportunities through the pipeline
+    "crm.edit": frozenset({"sales", "manager"}),
+    # stock levels, moves and reorder points
+    "stock.view": frozenset({"sales", "warehouse", "finance", "manager", "administrator"}),
+    # the books: trial balance, profit and loss, balance sheet, receivables aging
+    "ledger.view": frozenset({"finance", "manager", "administrator"}),
 }
 
 

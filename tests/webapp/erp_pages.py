@@ -1,0 +1,16 @@
+"""Helpers for the ERP page tests: the demo company loaded into the test database, and amounts as pages show them."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from erp.demo_erp import load
+
+
+def load_company(database) -> None:
+    with database.transaction() as session:
+        load(session)
+
+
+def shown(amount) -> str:
+    """An amount the way the `money` filter shows it (the same in zh-CN and en)."""
+    return f"¥{Decimal(amount):,.2f}"
