@@ -19,7 +19,7 @@ from engine.store import INSTANCE_COLUMNS, InstanceRecord, insert_history, recor
 _TASK_COLUMNS = [HumanTask.__table__.c[name] for name in (
     "id", "instance_id", "spiff_task_id", "element_id", "form_key", "status", "assignee", "candidate_users",
     "candidate_groups", "name", "due_at", "priority", "owner", "delegation_state", "return_to", "signers_after",
-    "pending_data")]
+    "pending_data", "excluded_users")]
 _SELECT_TASK = (select(*_TASK_COLUMNS, *INSTANCE_COLUMNS)
                 .join_from(HumanTask.__table__, ProcessInstance.__table__,
                            ProcessInstance.__table__.c.id == HumanTask.__table__.c.instance_id)
@@ -119,6 +119,8 @@ class Inbox:
         return task
 
     def may_work_on(self, session, task: HumanTask, user: str) -> bool:
+        if user in (task.excluded_users or ()):
+            return False  # excludedUsers: e.g. the requester, on an approval of their own request
         if task.assignee:
             return task.assignee == user
         if not task.candidate_users and not task.candidate_groups:
@@ -130,6 +132,9 @@ class Inbox:
     def _check_candidate(self, session, task, user):
         if not user:
             raise PermissionDenied("a user is required")
+        if user in (task.excluded_users or ()):
+            raise PermissionDenied(f"{user} may not work on task {task.id}: the task excludes them "
+                                   "(no one approves their own request)")
         if not self.may_work_on(session, task, user):
             who = task.assignee or ", ".join([*task.candidate_users, *task.candidate_groups])
             raise PermissionDenied(f"{user} may not work on task {task.id} (it is for {who})")

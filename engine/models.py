@@ -118,6 +118,9 @@ class HumanTask(Base):
     signers_after: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     #: the data submitted so far while signers added after are still to sign
     pending_data: Mapped[dict | None] = mapped_column(JSON)
+    #: users who may never work on the task, whatever their groups (the `excludedUsers` property: e.g. the
+    #: requester of an approval, so that no one approves their own request)
+    excluded_users: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
 
 
@@ -162,12 +165,16 @@ class TaskCandidate(Base):
         # (name, task_id): the inbox finds a user's or group's task ids from the index alone
         Index("ix_task_candidate_user_task", "user_name", "task_id"),
         Index("ix_task_candidate_group_task", "group_name", "task_id"),
+        # an exclusion row: the inbox removes these task ids from the ones a user's candidate rows found
+        Index("ix_task_candidate_excluded_task", "excluded_user", "task_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), index=True)
     user_name: Mapped[str | None] = mapped_column(String(200))
     group_name: Mapped[str | None] = mapped_column(String(200))
+    #: set (with user_name and group_name empty) on a row that excludes this user from the task
+    excluded_user: Mapped[str | None] = mapped_column(String(200))
 
 
 class MessageSubscription(Base):

@@ -78,6 +78,7 @@ def human_task_fields(task, script_engine) -> dict:
         "candidate_users": _names(expr("candidateUsers")),
         "candidate_groups": sorted({*([lane] if lane else []), *_names(expr("candidateGroups"))}),
         "assignee": str(assignee) if assignee else None,
+        "excluded_users": _names(expr("excludedUsers")),
         "due_at": _due(expr("dueDate")) or boundary_timer_due(task),
         "priority": int(expr("priority") or DEFAULT_PRIORITY) if props.get("priority") else DEFAULT_PRIORITY,
     }

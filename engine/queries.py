@@ -20,6 +20,7 @@ from engine.models import (
 from engine.projection import all_tasks, timers
 from engine.store import EVERYONE
 from engine.values import jsonable
+from engine.worklist import excluded_ids
 
 
 def definitions(session) -> list[dict]:
@@ -67,7 +68,8 @@ def tasks(session, *, user=None, groups=(), status="open", instance_id=None, lim
         query = query.where(HumanTask.instance_id == instance_id)
     if user is not None:
         offered = select(TaskCandidate.task_id).where(or_(
-            TaskCandidate.user_name == user, TaskCandidate.group_name.in_([*groups, EVERYONE])))
+            TaskCandidate.user_name == user, TaskCandidate.group_name.in_([*groups, EVERYONE])),
+            TaskCandidate.task_id.not_in(excluded_ids(user)))
         query = query.where(or_(HumanTask.assignee == user,
                                 (HumanTask.assignee.is_(None)) & HumanTask.id.in_(offered)))
     return [task_dict(t) for t in session.scalars(query).all()]
@@ -81,7 +83,7 @@ def task_dict(t: HumanTask) -> dict:
             "created_at": jsonable(t.created_at), "completed_by": t.completed_by,
             "completed_at": jsonable(t.completed_at), "owner": t.owner, "delegation_state": t.delegation_state,
             "follow_up_at": jsonable(t.follow_up_at), "signers_after": list(t.signers_after or []),
-            "return_to": list(t.return_to or [])}
+            "return_to": list(t.return_to or []), "excluded_users": list(t.excluded_users or [])}
 
 
 INVOLVEMENT_KINDS = ("handed_on", "delegated", "copied", "signer_requested")
@@ -110,7 +112,8 @@ def involved_tasks(session, user: str, kind: str | None = None, page: int = 1,
     for involvement, task, key, business_key in rows:
         fields = task_dict(task) if task is not None else {
             **{name: None for name in _TASK_FIELDS}, "instance_id": involvement.instance_id,
-            "candidate_users": [], "candidate_groups": [], "signers_after": [], "return_to": []}
+            "candidate_users": [], "candidate_groups": [], "signers_after": [], "return_to": [],
+            "excluded_users": []}
         found.append({**fields, "process_key": key, "business_key": business_key,
                       "involvement_id": involvement.id, "kind": involvement.kind, "by_user": involvement.by_user,
                       "at": jsonable(involvement.at), "note": involvement.note,

@@ -108,8 +108,13 @@ def insert_human_tasks(session, instance_id: int, tasks: list[dict]) -> list[int
                       + [{"task_id": task_id, "user_name": None, "group_name": g}
                          for g in task["candidate_groups"]])
         # A task that names nobody is open to everyone: one row for the pseudo-group keeps inbox queries indexed.
-        conn.execute(_INSERTS[TaskCandidate], candidates or [{"task_id": task_id, "user_name": None,
-                                                              "group_name": EVERYONE}])
+        candidates = candidates or [{"task_id": task_id, "user_name": None, "group_name": EVERYONE}]
+        # Excluded users (excludedUsers) get a row of their own, which the inbox subtracts from the task ids
+        # the user's candidate rows find; it names no candidate, so no candidate lookup ever matches it.
+        candidates = [{**row, "excluded_user": None} for row in candidates] + [
+            {"task_id": task_id, "user_name": None, "group_name": None, "excluded_user": u}
+            for u in task.get("excluded_users") or []]
+        conn.execute(_INSERTS[TaskCandidate], candidates)
         ids.append(task_id)
     return ids
 

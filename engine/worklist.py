@@ -60,9 +60,16 @@ def _id_in(ids, dialect: str):
 
 
 def _candidate_ids(user: str, groups):
-    """Ids of the tasks offered to `user` or one of their groups, claimed or not (task_candidate's indexes)."""
-    return select(TaskCandidate.task_id).where(or_(TaskCandidate.user_name == user,
-                                                   TaskCandidate.group_name.in_([*sorted(groups), EVERYONE])))
+    """Ids of the tasks offered to `user` or one of their groups, claimed or not, less those that exclude the
+    user (excludedUsers): both sides are lookups in task_candidate's (name, task_id) indexes."""
+    return select(TaskCandidate.task_id).where(
+        or_(TaskCandidate.user_name == user, TaskCandidate.group_name.in_([*sorted(groups), EVERYONE])),
+        TaskCandidate.task_id.not_in(excluded_ids(user)))
+
+
+def excluded_ids(user: str):
+    """Ids of the open tasks that exclude `user` (ix_task_candidate_excluded_task)."""
+    return select(TaskCandidate.task_id).where(TaskCandidate.excluded_user == user)
 
 
 def _visibility(user: str, groups, view: str, dialect: str) -> list:

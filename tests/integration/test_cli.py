@@ -35,14 +35,14 @@ def test_the_approval_round_trip_from_the_command_line(erp):
     deployed = _json(erp("deploy", "--json"))["deployed"]
     assert [(d["key"], d["version"]) for d in deployed] == [("approval", 1)]
     assert "approval" in erp("definitions").stdout
-    erp("user", "add", "zhangwei", "--name", "张伟", "--group", "finance_director")
+    erp("user", "add", "zhangwei", "--name", "张伟", "--group", "dept_manager")
 
-    started = _json(erp("start", "approval", "--data", '{"title": "服务器采购", "amount": 56000.00, '
+    started = _json(erp("start", "approval", "--data", '{"title": "服务器采购", "amount": 5600.00, '
                                                        '"requester": "wangfang"}',
                         "--business-key", "PR-2026-001", "--user", "wangfang", "--json"))
     assert started["status"] == "running" and started["business_key"] == "PR-2026-001"
     [task] = started["tasks"]
-    assert task["candidate_groups"] == ["finance_director"] and task["form_key"] == "approval/review"
+    assert task["candidate_groups"] == ["dept_manager"] and task["form_key"] == "approval/review"
 
     inbox = _json(erp("tasks", "--user", "zhangwei", "--json"))["tasks"]
     assert [t["id"] for t in inbox] == [task["id"]]
@@ -54,7 +54,7 @@ def test_the_approval_round_trip_from_the_command_line(erp):
 
     done = _json(erp("complete", str(task["id"]), "--user", "zhangwei", "--data", '{"decision": "approve"}',
                      "--json"))
-    assert done["status"] == "completed" and done["data"]["approved_amount"] == "56000.00"
+    assert done["status"] == "completed" and done["data"]["approved_amount"] == "5600.00"
 
     shown = erp("show", str(started["id"])).stdout
     assert "status: completed" in shown and "task_completed" in shown and "zhangwei" in shown

@@ -31,15 +31,16 @@ def approvals(database, engine, make_user):
     with db.transaction() as session:
         engine.deploy(session, read_paths([ROOT / "bpmn"]), user="tester")
 
-    def start(key, amount, at=None):
+    def start(key, amount, at=None, **extra):
         with clock.frozen(at or clock.now()), db.transaction() as session:
             return engine.start(session, "approval", {"title": key, "amount": Decimal(amount),
-                                                      "requester": "wangfang"}, business_key=key, user="wangfang")
+                                                      "requester": "wangfang", **extra}, business_key=key,
+                                user="wangfang")
 
     start("PR-OLD", "500", clock.now() - timedelta(days=10))  # due after 3 days: overdue now
     for i in range(1, 31):
         start(f"PR-{i:03d}", "1000")
-    start("PR-BIG", "50000")
+    start("PR-BIG", "50000", department="总经办")  # the general manager's office: the finance director first
     return start
 
 
