@@ -27,7 +27,7 @@ from engine.store import EVERYONE
 from engine.values import jsonable
 from engine.worklist import DUE_SOON
 
-#: engine -> {definition id: start form key or None}; definitions never change, so entries never go stale
+#: engine -> {definition id: (the start event's form key or None, process key)}; a version never changes
 _start_forms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -35,15 +35,18 @@ _start_forms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def start_form_key(engine, session, definition_id: int) -> str | None:
-    """The form of the process's (none) start event: `formKey` among its spiffworkflow:properties."""
+    """The form a person fills in to start the process: the `formKey` of its (none) start event, else by
+    convention forms/<key>/start or forms/<key>/request if the catalogue has one."""
     known = _start_forms.setdefault(engine, {})
     if definition_id not in known:
         spec, _subprocesses = engine._spec(session, definition_id)
         starts = [ts for ts in spec.task_specs.values() if isinstance(ts, StartEvent)]
         plain = [ts for ts in starts if isinstance(getattr(ts, "event_definition", None), NoneEventDefinition)]
         keys = [form_key_of(ts) for ts in plain or starts]
-        known[definition_id] = next((k for k in keys if k), None)
-    return known[definition_id]
+        process_key = session.scalar(select(ProcessDefinition.key).where(ProcessDefinition.id == definition_id))
+        known[definition_id] = (next((k for k in keys if k), None), process_key)
+    named, key = known[definition_id]
+    return named or next((k for k in (f"{key}/start", f"{key}/request") if engine.forms.exists(k)), None)
 
 
 def definitions(engine, session, *, all_versions: bool) -> list[dict]:

@@ -317,16 +317,3 @@ def form_key_of(task_spec) -> str | None:
 def is_catching_message(task_spec) -> bool:
     return isinstance(task_spec, CatchingEvent) and isinstance(
         getattr(task_spec, "event_definition", None), MessageEventDefinition)
-
-
-def start_event_ids(sources: dict[str, str], key: str) -> list[str]:
-    """The ids of the start events drawn directly in process `key` (not in its subprocesses), read from a
-    definition's stored sources: `ProcessDefinition.forms` keeps a start form under such an id."""
-    for name, text in sorted((sources or {}).items()):
-        if name.lower().endswith(".dmn"):
-            continue
-        root = safe_parse(text.encode("utf-8"), name)
-        for process in root.iter(f"{{{BPMN_NS}}}process"):
-            if process.get("id") == key:
-                return [el.get("id") for el in process.findall(f"{{{BPMN_NS}}}startEvent")]
-    return []

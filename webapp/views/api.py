@@ -23,6 +23,7 @@ from erp.identity.models import ApiToken
 from erp.identity.services import token_hash, user_for_token
 from erp.masking import mask_data, personal_fields
 from webapp import openapi, requestdb, visibility
+from webapp.forms_render import fill_keys
 from webapp.runtime import engine
 from webapp.security import public, requires, user
 
@@ -414,9 +415,8 @@ def start_instance():
         raise InvalidInput(f"no process {key!r} is deployed", {"process_key": [f"no process {key!r}"]}) from None
     form_key = api_queries.start_form_key(eng, db, definition_id)
     if form_key:
-        schema = eng.forms.get(form_key).schema
-        for name, prop in (schema.get("properties") or {}).items():
-            if isinstance(prop, dict) and prop.get("x-fill") == "current_user":
+        for name, source in fill_keys(eng.forms.get(form_key).schema).items():
+            if source == "current_user":
                 data[name] = me.username  # who asks is who the request is from, whatever the body says
         eng.forms.validate(form_key, data)
     instance = eng.start(db, key, data, business_key=business_key, user=me.username, definition_id=definition_id)

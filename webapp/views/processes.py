@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext
 from sqlalchemy import func, select
 
 from core.errors import InvalidInput, NotFound
+from engine import api_queries
 from engine.models import ProcessDefinition, TimerStart
-from engine.parsing import start_event_ids
 from erp.files.services import attach_to_instance
 from webapp import forms_render, requestdb
 from webapp.navigation import EXTRA
@@ -45,20 +45,8 @@ def _definition(key: str) -> ProcessDefinition:
     return requestdb.session().get(ProcessDefinition, found.id)
 
 
-#: (definition id, content hash) -> the form key the diagram's start event names (a version never changes)
-_named_start_forms: dict[tuple[int, str], str | None] = {}
-
-
 def start_form_key(definition: ProcessDefinition) -> str | None:
-    """The start event's formKey if the diagram names one, else forms/<key>/start or forms/<key>/request."""
-    cache_key = (definition.id, definition.content_hash)
-    if cache_key not in _named_start_forms:
-        forms = definition.forms or {}
-        _named_start_forms[cache_key] = next(
-            (forms[e] for e in start_event_ids(definition.sources, definition.key) if forms.get(e)), None)
-    catalog = engine().forms
-    return _named_start_forms[cache_key] or next(
-        (k for k in (f"{definition.key}/start", f"{definition.key}/request") if catalog.exists(k)), None)
+    return api_queries.start_form_key(engine(), requestdb.session(), definition.id)
 
 
 @blueprint.route("/processes")
