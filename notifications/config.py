@@ -20,6 +20,8 @@ class MailConfig:
     base_url: str = "http://127.0.0.1:5000"
     #: tries before a message is given up as failed
     max_attempts: int = 8
+    #: who signs letters to customers (dunning): the company running the system
+    company_name: str = "北京华信商贸有限公司"
 
     @property
     def message_id_domain(self) -> str:
@@ -38,6 +40,7 @@ def load_mail_config(env: dict[str, str] | None = None) -> MailConfig:
         username=env.get("ERP_MAIL_USERNAME") or None,
         password=env.get("ERP_MAIL_PASSWORD") or None,
         timeout=float(env.get("ERP_MAIL_TIMEOUT", "10")),
+        company_name=env.get("ERP_COMPANY_NAME", "北京华信商贸有限公司"),
         base_url=env.get("ERP_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         max_attempts=int(env.get("ERP_MAIL_MAX_ATTEMPTS", "8")),
     )

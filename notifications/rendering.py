@@ -36,6 +36,10 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     #: a CRM follow-up falling due; optional: notes
     "crm_follow_up": ("activity_id", "activity_kind", "subject", "customer_id", "customer_name",
                       "opportunity_title", "due_at"),
+    #: 催款函: a reminder to a customer (or, as a copy, to its sales rep) that an invoice is overdue;
+    #: level 1-3 (7, 15, 30 days overdue); optional: sales_rep_name
+    "sales_dunning": ("invoice", "customer_name", "level", "issue_date", "due_date", "days_overdue",
+                      "gross_total", "outstanding", "company_name", "copy"),
 }
 MAX_SUBJECT = 200
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

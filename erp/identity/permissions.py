@@ -35,6 +35,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stock.view": frozenset({"sales", "warehouse", "finance", "manager", "administrator"}),
     # the books: trial balance, profit and loss, balance sheet, receivables aging
     "ledger.view": frozenset({"finance", "manager", "administrator"}),
+    # quotations, sales orders, deliveries, invoices and payments: a sales rep sees those of their customers
+    "sales.view": frozenset({"sales", "finance", "warehouse", "manager", "administrator"}),
+    # every customer's sales documents
+    "sales.view_all": frozenset({"finance", "warehouse", "manager", "administrator"}),
+    # create quotations and send them into order-to-cash
+    "sales.edit": frozenset({"sales", "manager"}),
+    # record payments received and import bank statements
+    "payment.record": frozenset({"finance"}),
+    # deliver a process message from outside (integrations: payments, goods receipts)
+    "message.send": frozenset({"finance", "administrator"}),
 }
 
 
