@@ -9,7 +9,9 @@ from engine.models import ProcessInstance
 from erp.demo import load_demo
 from erp.demo_sales import SCENARIOS
 from erp.finance import queries as books
+from erp.finance.export import journal_text
 from notifications.models import OutboxMessage
+from tests.integration.test_finance_reports import _hledger, hledger_balances
 
 
 def _instances(session):
@@ -40,3 +42,16 @@ def test_the_demo_leaves_order_to_cash_at_every_step(tx, product_engine, monkeyp
         load_demo(session, product_engine)
     with tx(readonly=True) as session:
         assert len(_instances(session)) == len(SCENARIOS)
+
+
+def test_hledger_agrees_with_the_books_after_the_demo_order_to_cash(tx, product_engine, monkeypatch, tmp_path):
+    hledger = _hledger()
+    monkeypatch.setattr("erp.demo.APPROVALS", [])
+    with tx() as session:
+        load_demo(session, product_engine)
+    with tx(readonly=True) as session:
+        journal, tb = journal_text(session), books.trial_balance(session)
+    ours = {r["code"]: r["debit"] - r["credit"] for r in tb["accounts"]}
+    theirs, total = hledger_balances(hledger, journal, tmp_path)
+    assert theirs == ours and total == 0 and tb["balanced"]
+    assert "sales_invoice/INV-" in journal and "sales_payment/RC-" in journal  # the process's own postings
