@@ -30,7 +30,8 @@ WAREHOUSES = [
 ]
 
 PRODUCTS = [
-    # sku, 中文, English, unit, unit (en), VAT, category, unit cost, list price, stock in BJ01, TJ01
+    # sku, 中文, English, unit, unit (en), VAT, category, unit cost (None: a service, not stocked), list price,
+    # stock in BJ01, TJ01
     ("HX-TEA-001", "西湖龙井茶（250 克/罐）", "West Lake Longjing tea, 250 g can", "罐", "can", "0.09", "农产品",
      "180.00", "268.00", 120, 40),
     ("HX-RICE-001", "五常大米（10 千克/袋）", "Wuchang rice, 10 kg bag", "袋", "bag", "0.09", "农产品",
@@ -193,11 +194,11 @@ def _products(session) -> int:
     if session.scalar(select(PriceList.id).where(PriceList.name == PRICE_LIST)) is None:
         catalog.create_price_list(session, name=PRICE_LIST, is_default=True)
     added = 0
-    for sku, name_zh, name_en, unit, unit_en, vat, category, _cost, price, *_stock in PRODUCTS:
+    for sku, name_zh, name_en, unit, unit_en, vat, category, cost, price, *_stock in PRODUCTS:
         if sku in existing:
             continue
         catalog.create_product(session, sku=sku, name_zh=name_zh, name_en=name_en, unit=unit, unit_en=unit_en,
-                               vat_rate=Decimal(vat), category=category)
+                               vat_rate=Decimal(vat), category=category, stocked=cost is not None)
         catalog.set_price(session, PRICE_LIST, sku, Decimal(price))
         added += 1
     for sku, warehouse, minimum, quantity in REORDER_POINTS:

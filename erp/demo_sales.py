@@ -22,7 +22,7 @@ SCENARIOS = [
     ("C-000004", [("HX-LIQ-001", 60)], "0", 2, "credit_review"),
     ("C-000001", [("HX-RICE-001", 40), ("HX-OIL-001", 20)], "8", 1, "delivery"),
     ("C-000006", [("HX-APP-002", 25)], "0", 6, "backorder"),
-    ("C-000006", [("HX-APP-001", 10), ("HX-TEX-001", 20)], "0", 3, "awaiting_payment"),
+    ("C-000006", [("HX-APP-001", 10), ("HX-SVC-001", 10)], "0", 3, "awaiting_payment"),
     ("C-000008", [("HX-FRUIT-001", 30)], "0", 40, "overdue"),
     ("C-000001", [("HX-TEX-001", 100)], "5", 20, "closed"),
 ]

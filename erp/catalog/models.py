@@ -30,6 +30,8 @@ class Product(Base):
     #: an inactive product stays in history but is no longer sold or bought
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     barcode: Mapped[str | None] = mapped_column(String(64))
+    #: kept in stock (goods); False for services, which are sold and delivered without stock or cost of sales
+    stocked: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class PriceList(Base):

@@ -10,15 +10,16 @@ from core.errors import InvalidInput, NotFound
 from erp.catalog.models import PriceList, PriceListItem, Product
 from erp.catalog.money import DEFAULT_VAT_RATE, VAT_RATES, to_decimal
 
-PRODUCT_FIELDS = ("name_zh", "name_en", "unit", "unit_en", "vat_rate", "category", "active", "barcode")
+PRODUCT_FIELDS = ("name_zh", "name_en", "unit", "unit_en", "vat_rate", "category", "active", "barcode", "stocked")
 REQUIRED_TEXT = ("sku", "name_zh", "name_en", "unit", "unit_en")
 
 
 def create_product(session, *, sku: str, name_zh: str, name_en: str, unit: str, unit_en: str,
                    vat_rate=DEFAULT_VAT_RATE, category: str | None = None, barcode: str | None = None,
-                   active: bool = True) -> Product:
+                   active: bool = True, stocked: bool = True) -> Product:
+    """A product; `stocked=False` for a service (sold and delivered without stock)."""
     fields = dict(sku=sku, name_zh=name_zh, name_en=name_en, unit=unit, unit_en=unit_en, vat_rate=vat_rate,
-                  category=category, barcode=barcode, active=active)
+                  category=category, barcode=barcode, active=active, stocked=stocked)
     errors: dict[str, list[str]] = {}
     clean = _clean_product(fields, errors)
     if clean.get("sku") and product_exists(session, clean["sku"]):
@@ -117,7 +118,7 @@ def _clean_product(fields: dict, errors: dict[str, list[str]]) -> dict:
             value = (value or "").strip() or None
         elif name == "vat_rate":
             value = _vat_rate(value, errors)
-        elif name == "active":
+        elif name in ("active", "stocked"):
             value = bool(value)
         clean[name] = value
     return clean

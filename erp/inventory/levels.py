@@ -59,6 +59,9 @@ def product(session, sku, errors: dict, field: str = "sku") -> Product | None:
     row = session.scalar(select(Product).where(Product.sku == str(sku))) if sku else None
     if row is None:
         errors.setdefault(field, []).append(f"no product with SKU {sku}")
+    elif not row.stocked:
+        errors.setdefault(field, []).append(f"{sku} is a service: it is not kept in stock")
+        return None
     return row
 
 

@@ -32,23 +32,26 @@ from erp.sales.models import (
     SalesOrder,
     SalesOrderLine,
 )
-from erp.sales.services import _skus, find_order, reference, refresh_status
+from erp.sales.services import _skus, deliverable_quantity, find_order, reference, refresh_status, unstocked
 
 DELIVERABLE = ("open", "backordered", "partially_delivered")
 SYSTEM = "system"
 
 
 def deliver(session, order, lines=None, *, delivery_date: date | None = None, by: str | None = None) -> Delivery:
-    """Deliver `lines` ([{sku, quantity}]; default: everything reserved) from the order's reservations,
-    partly if need be, and post the cost of sales. More than is reserved for a line is refused."""
+    """Deliver `lines` ([{sku, quantity}]; default: everything reserved, and services in full) from the
+    order's reservations, partly if need be, and post the cost of sales. More than is reserved for a line is
+    refused; a service needs no reservation and has no cost of sales."""
     order = find_order(session, order, lock=True)
     if order.status not in DELIVERABLE:
         raise InvalidInput(f"order {order.number} is {order.status}", {"order": ["nothing can be delivered"]})
     skus = _skus(session, order)
-    wanted = _quantities(order, skus, lines, lambda x: x.reserved, "reserved", "delivered")
+    services_ = unstocked(session, order)
+    wanted = _quantities(order, skus, lines, lambda x: deliverable_quantity(x, services_), "reserved", "delivered")
     last_move = session.scalar(select(func.max(StockMove.id))) or 0
-    reservations.consume(session, reference(order), [{"sku": skus[x.product_id], "quantity": q} for x, q in wanted],
-                         by=by)
+    goods = [{"sku": skus[x.product_id], "quantity": q} for x, q in wanted if x.product_id not in services_]
+    if goods:
+        reservations.consume(session, reference(order), goods, by=by)
     costs = _issued_costs(session, order, last_move)
     when = delivery_date or today()
     delivery = Delivery(number=pricing.next_number(session, Delivery, "DN", when), order_id=order.id,
@@ -56,7 +59,8 @@ def deliver(session, order, lines=None, *, delivery_date: date | None = None, by
     for line, qty in wanted:
         cost = to_cents(costs.get(line.product_id, Decimal(0)))
         delivery.lines.append(DeliveryLine(order_line_id=line.id, quantity=qty, cost=cost))
-        line.reserved -= qty
+        if line.product_id not in services_:
+            line.reserved -= qty
         line.delivered += qty
         line.delivered_cost += cost
     delivery.cost_total = sum((x.cost for x in delivery.lines), Decimal("0.00"))

@@ -46,7 +46,8 @@ def record_payment(session, invoice, amount, *, received_on: date | None = None,
     code = session.scalar(select(Customer.code).where(Customer.id == invoice.customer_id))
     payment = Payment(number=pricing.next_number(session, Payment, "RC", when), invoice_id=invoice.id,
                       customer_id=invoice.customer_id, received_on=when, amount=amount, applied=applied,
-                      unapplied=amount - applied, payer=payer, memo=memo, created_at=clock.now(), created_by=by)
+                      unapplied=amount - applied, payer=_fit(payer, 200), memo=_fit(memo, 500),
+                      created_at=clock.now(), created_by=by)
     session.add(payment)
     session.flush()
     entry = post_entry(session, date=when, user=by or SYSTEM, source=("sales_payment", payment.number),
@@ -58,6 +59,11 @@ def record_payment(session, invoice, amount, *, received_on: date | None = None,
     set_invoice_status(invoice)
     session.flush()
     return payment
+
+
+def _fit(text: str | None, size: int) -> str | None:
+    """A bank's free text cut to what the column holds (a statement's memo may run long)."""
+    return text[:size] if text else text
 
 
 def invoice_status(session, invoice) -> str:

@@ -134,10 +134,11 @@ def reserve_order(session, order, warehouse: str | None = None) -> dict:
     order = find_order(session, order, lock=True)
     _require_status(order, ("open", "backordered", "partially_delivered"), "reserve stock for")
     skus = _skus(session, order)
+    services_ = unstocked(session, order)
     reserved, shortages = [], []
     for line in order.lines:
         need = line.quantity - line.delivered - line.reserved
-        if need <= 0:
+        if need <= 0 or line.product_id in services_:  # a service is delivered without stock
             continue
         sku = skus[line.product_id]
         result = reservations.reserve(session, reference(order), [{"sku": sku, "quantity": need}], warehouse)
@@ -284,6 +285,17 @@ def _require_status(order: SalesOrder, allowed: tuple[str, ...], action: str) ->
     if order.status not in allowed:
         raise InvalidInput(f"cannot {action} order {order.number}: it is {order.status}",
                            {"order": [f"is {order.status}"]})
+
+
+def unstocked(session, order: SalesOrder) -> set[int]:
+    """The order's products that are not kept in stock (services)."""
+    ids = [x.product_id for x in order.lines]
+    return set(session.scalars(select(Product.id).where(Product.id.in_(ids), Product.stocked.is_(False))))
+
+
+def deliverable_quantity(line: SalesOrderLine, services_: set[int]) -> Decimal:
+    """What can go out now: the reserved quantity, or for a service everything not yet delivered."""
+    return line.quantity - line.delivered if line.product_id in services_ else line.reserved
 
 
 def _skus(session, order: SalesOrder) -> dict[int, str]:

@@ -129,8 +129,9 @@ def _deliverable(ctx: OperatorContext, order) -> dict:
     """What the warehouse can ship now: the reserved, undelivered quantity per line (Decimal: the delivery
     form takes these lines as they are), and whether the order is fully delivered."""
     found = services.find_order(ctx.session, _key(order))
-    skus = services._skus(ctx.session, found)
-    lines = [{"sku": skus[x.product_id], "quantity": x.reserved} for x in found.lines if x.reserved > 0]
+    skus, services_ = services._skus(ctx.session, found), services.unstocked(ctx.session, found)
+    lines = [{"sku": skus[x.product_id], "quantity": services.deliverable_quantity(x, services_)}
+             for x in found.lines if services.deliverable_quantity(x, services_) > 0]
     return {"deliverable": bool(lines), "deliverable_lines": lines,
             "fully_delivered": all(x.delivered == x.quantity for x in found.lines)}
 

@@ -172,3 +172,14 @@ def test_the_database_itself_refuses_negative_stock_and_over_reservation(shop, t
     with pytest.raises(IntegrityError):
         with tx() as session:
             session.execute(update(StockLevel).values(**values))
+
+
+def test_a_service_is_never_kept_in_stock(tx, shop):
+    with tx() as session:
+        product(session, "INSTALL", name_zh="安装服务", name_en="Installation", stocked=False)
+    with tx() as session:
+        with pytest.raises(InvalidInput) as refused:
+            receive(session, "INSTALL", "BJ", 5, unit_cost="10.00")
+        assert "service" in str(refused.value.errors["sku"])
+        with pytest.raises(InvalidInput):
+            set_reorder_point(session, "INSTALL", "BJ", 1, 5)

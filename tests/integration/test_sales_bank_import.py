@@ -5,10 +5,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from core.errors import InvalidInput
 from erp.finance.queries import trial_balance
 from erp.sales import fulfilment, services
+from erp.sales.models import Payment
 from erp.sales.payments import import_bank_statement, invoice_status
 from tests.sales_data import customer, shop
 
@@ -64,3 +66,13 @@ def test_a_statement_without_the_needed_columns_is_refused(invoiced):
     with invoiced() as session, pytest.raises(InvalidInput) as refused:
         import_bank_statement(session, "日期,付款人\n2026-03-10,某\n".encode("gb18030"))
     assert "amount" in str(refused.value) and "memo" in str(refused.value)
+
+
+def test_a_long_payer_and_memo_are_cut_to_fit_and_the_row_still_matches(invoiced):
+    memo = "货款 INV-2026-00001 " + "备注" * 400
+    data = f"交易日期,金额,付款人,摘要\n2026-03-20,10.00,{'北京' * 150},{memo}\n".encode()
+    with invoiced() as session:
+        result = import_bank_statement(session, data)
+        assert len(result["matched"]) == 1
+        payment = session.scalars(select(Payment)).one()
+        assert len(payment.payer) == 200 and len(payment.memo) == 500

@@ -16,6 +16,7 @@ from core.errors import PermissionDenied
 from engine import queries
 from engine.deploy import read_paths
 from engine.runtime import Engine
+from erp.catalog.services import create_product, set_price
 from erp.crm.models import Activity
 from erp.crm.services import add_contact, update_customer
 from erp.finance.queries import trial_balance
@@ -24,7 +25,7 @@ from erp.identity.services import ensure_user
 from erp.inventory.services import receive
 from erp.notify import on_engine_event
 from erp.sales import collection, discounts, payments, services
-from erp.sales.models import Invoice, Quotation, SalesOrder
+from erp.sales.models import Delivery, Invoice, Quotation, SalesOrder
 from erp.wiring import build_registry, script_globals, user_exists
 from forms import FormCatalog
 from notifications.config import MailConfig
@@ -379,3 +380,22 @@ def test_a_payment_before_the_first_letter_withdraws_the_dunning_timer(engine, t
     assert shown["status"] == "completed" and shown["next_timer_at"] is None
     with tx(readonly=True) as session:
         assert session.scalars(select(Activity).where(Activity.subject.like("催款函%"))).all() == []
+
+
+def test_a_service_line_is_delivered_and_invoiced_without_stock(engine, tx, company):
+    company()
+    with clock.frozen(MONDAY), tx() as session:
+        create_product(session, sku="INSTALL", name_zh="上门安装", name_en="Installation", unit="次",
+                       unit_en="visit", vat_rate="0.06", stocked=False)
+        set_price(session, "标准价", "INSTALL", "300.00")
+    quotation = _quote(tx, [{"sku": "A", "quantity": 2}, {"sku": "INSTALL", "quantity": 1}])
+    instance_id = _start(engine, tx, quotation)
+    assert _order(tx, quotation).status == "open"  # not backordered: the service needs no stock
+    lines = _lines(_show(engine, tx, instance_id)["data"]["delivery_lines"])
+    assert {(x["sku"], x["quantity"]) for x in lines} == {("A", Decimal(2)), ("INSTALL", Decimal(1))}
+    _deliver_reserved(engine, tx, instance_id)
+    invoice = _invoice(tx, quotation)
+    assert invoice.gross_total == Decimal("22.60") + Decimal("318.00")
+    with tx(readonly=True) as session:
+        assert session.scalar(select(Delivery.cost_total)) == Decimal("12.00")  # 2 × A at 6.00; no cost for the service
+    _assert_books_balance(tx)
