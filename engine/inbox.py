@@ -19,7 +19,7 @@ from engine.store import INSTANCE_COLUMNS, InstanceRecord, insert_history, recor
 _TASK_COLUMNS = [HumanTask.__table__.c[name] for name in (
     "id", "instance_id", "spiff_task_id", "element_id", "form_key", "status", "assignee", "candidate_users",
     "candidate_groups", "name", "due_at", "priority", "owner", "delegation_state", "return_to", "signers_after",
-    "pending_data", "excluded_users")]
+    "pending_data", "excluded_users", "on_behalf_of")]
 _SELECT_TASK = (select(*_TASK_COLUMNS, *INSTANCE_COLUMNS)
                 .join_from(HumanTask.__table__, ProcessInstance.__table__,
                            ProcessInstance.__table__.c.id == HumanTask.__table__.c.instance_id)
@@ -104,7 +104,9 @@ class Inbox:
         spiff_task.run()
         step.completed_inbox.add(task.spiff_task_id)
         step.finish_task = {"id": task.id, "user": user}
-        step.event("task_completed", task=spiff_task, data=data)
+        on_behalf = (task.on_behalf_of or {}).get(user)
+        step.event("task_completed", task=spiff_task, data=data,
+                   message=f"{user} on behalf of {on_behalf} (代理)" if on_behalf else None)
         self._run(step)
         self._save(step)
         session.connection().execute(_DELETE_DRAFTS, {"task_id": task.id})

@@ -121,6 +121,8 @@ class HumanTask(Base):
     #: users who may never work on the task, whatever their groups (the `excludedUsers` property: e.g. the
     #: requester of an approval, so that no one approves their own request)
     excluded_users: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: standing delegation (代理): {delegate: the user they stand in for} when the task reached them that way
+    on_behalf_of: Mapped[dict | None] = mapped_column(JSON)
 
 
 

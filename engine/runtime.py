@@ -4,6 +4,7 @@ timers, raise and retry incidents. Every method works inside the caller's transa
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -42,7 +43,8 @@ class Engine(TaskActions, Inbox, Stepping, Messaging, Timers):
     def __init__(self, operators: OperatorRegistry | None = None, forms=None, *,
                  groups_of: Callable[[Session, str], set[str]] | None = None, script_cpu_seconds: float = 2.0,
                  listeners: list | None = None, script_globals: dict | None = None,
-                 user_exists: Callable[[Session, str], bool] | None = None):
+                 user_exists: Callable[[Session, str], bool] | None = None,
+                 delegations: Callable[[Session, datetime], list[tuple[str, str, str | None]]] | None = None):
         from forms import default_catalog
 
         self.operators = operators or OperatorRegistry()
@@ -50,6 +52,8 @@ class Engine(TaskActions, Inbox, Stepping, Messaging, Timers):
         self.groups_of = groups_of or (lambda session, user: set())
         #: whether a username names a (current) user: the target of a transfer, delegation, signer or copy
         self.user_exists = user_exists or (lambda session, user: True)
+        #: the standing delegations (代理) in force at a time: (delegator, delegate, process key or None)
+        self.delegations = delegations
         self.script_engine = ScriptEngine(self.operators, cpu_seconds=script_cpu_seconds, extra_globals=script_globals)
         #: callables (session, EngineEvent) told of new tasks, completions and incidents (see engine.events)
         self.listeners = list(listeners or [])

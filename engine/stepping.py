@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from engine.compaction import compact
+from engine.delegation import hand_over
 from engine.errors import MessageNotDelivered
 from engine.events import INCIDENT_RAISED, INSTANCE_COMPLETED, TASK_CREATED, EngineEvent
 from engine.models import HumanTask, MessageSubscription
@@ -202,7 +203,7 @@ class Stepping:
     def _project_inbox(self, step: Step):
         now = clock.now()
         ready = ready_human_tasks(step.workflow)
-        rows = []
+        rows, new_ready = [], []
         for task in ready:
             if task.internal_data.get(INBOX_FLAG):
                 continue
@@ -216,9 +217,33 @@ class Stepping:
                 step.event("task_property_error", task=task, message=str(exc))
             task.internal_data[INBOX_FLAG] = True
             rows.append({"status": "open", "created_at": now, **fields})
+            new_ready.append(task)
+        if rows and self.delegations is not None:
+            self._hand_over(step, rows, new_ready, now)
         still_ready = {str(t.id) for t in ready}
         gone = sorted(step.inbox_before - still_ready - step.completed_inbox)
         return rows, gone
+
+    def _hand_over(self, step: Step, rows: list[dict], tasks: list, now) -> None:
+        """Standing delegation (代理) of the new inbox rows, each noted in the history as on behalf of."""
+        standing = self.delegations(step.session, now)
+        if not standing:
+            return
+        groups: dict[str, set[str]] = {}
+
+        def groups_of(user):
+            if user not in groups:
+                groups[user] = set(self.groups_of(step.session, user))
+            return groups[user]
+
+        for row, task in zip(rows, tasks, strict=True):
+            keys = {step.instance.process_key, task.workflow.spec.name}  # a called process counts by its own key
+            handed = hand_over(row, [(a, b) for a, b, key in standing if key is None or key in keys], groups_of)
+            row["on_behalf_of"] = handed or None
+            for delegate, delegator in handed.items():
+                step.event("task_on_behalf", task=task, actor="engine",
+                           data={"to": delegate, "on_behalf_of": delegator},
+                           message=f"{delegate} on behalf of {delegator} (代理)")
 
     def _project_subscriptions(self, step: Step):
         now = clock.now()

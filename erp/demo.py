@@ -9,6 +9,7 @@ from core.settings import load_settings
 from engine.deploy import read_paths
 from engine.models import ProcessInstance
 from erp.demo_erp import load as load_erp
+from erp.demo_sales import load_order_to_cash
 from erp.identity.services import ensure_group, ensure_user, set_password
 
 #: every demo user's password (the README says so; change it on a real system)
@@ -17,8 +18,10 @@ DEMO_PASSWORD = "demo1234"
 PEOPLE = [
     # username, display name, email, groups, roles, manager
     ("wangfang", "王芳", "wangfang@example.cn", ["employees", "purchasing"], ["employee"], "zhangwei"),
-    ("zhangwei", "张伟", "zhangwei@example.cn", ["employees", "dept_manager"], ["employee", "manager"], "liuyang"),
-    ("lina", "李娜", "lina@example.cn", ["employees", "finance_director"], ["employee", "manager"], "liuyang"),
+    ("zhangwei", "张伟", "zhangwei@example.cn", ["employees", "dept_manager", "sales_manager", "contract_committee"],
+     ["employee", "manager"], "liuyang"),
+    ("lina", "李娜", "lina@example.cn", ["employees", "finance_director", "credit_manager", "contract_committee"],
+     ["employee", "manager"], "liuyang"),
     ("liuyang", "刘洋", "liuyang@example.cn", ["employees", "general_manager"], ["employee", "manager"], None),
     ("chenjing", "陈静", "chenjing@example.cn", ["employees", "finance"], ["employee"], "lina"),
     ("zhaolei", "赵磊", "zhaolei@example.cn", ["employees", "process_analysts"], ["employee", "analyst"], "liuyang"),
@@ -26,6 +29,8 @@ PEOPLE = [
     ("zhaoqiang", "赵强", "zhaoqiang@example.cn", ["employees", "sales"], ["employee", "sales"], "zhangwei"),
     ("sunmei", "孙梅", "sunmei@example.cn", ["employees", "finance"], ["employee", "finance"], "lina"),
     ("wangjun", "王军", "wangjun@example.cn", ["employees", "warehouse"], ["employee", "warehouse"], "zhangwei"),
+    ("zhoumin", "周敏", "zhoumin@example.cn", ["employees", "legal", "contract_committee"], ["employee"],
+     "liuyang"),
 ]
 
 GROUPS = {
@@ -40,6 +45,11 @@ GROUPS = {
     "it": ("信息部", "IT"),
     "sales": ("销售部", "Sales"),
     "warehouse": ("仓储部", "Warehouse"),
+    "sales_manager": ("销售经理", "Sales managers"),
+    "credit_manager": ("信用经理", "Credit managers"),
+    "legal": ("法务部", "Legal"),
+    # contracts from 500,000 CNY need every member's countersign (会签), see bpmn/approval/approval_levels.dmn
+    "contract_committee": ("合同评审委员会", "Contract review committee"),
 }
 
 APPROVALS = [
@@ -80,5 +90,6 @@ def load_demo(session, engine) -> str:
             engine.complete(session, task["id"], data, user)
         started += 1
     erp_summary = load_erp(session)
+    erp_summary += f"; {load_order_to_cash(session, engine)} order-to-cash instance(s)"
     return (f"演示数据已就绪 demo data ready: {len(PEOPLE)} users, "
             f"{len(deployed)} process definition(s), {started} new approval instance(s); {erp_summary}")

@@ -12,11 +12,12 @@ from core.calendar import BusinessCalendar
 from core.settings import load_settings
 from engine.operators import OperatorRegistry
 from engine.runtime import Engine
-from erp.identity.queries import groups_of
+from erp.identity.queries import active_delegations, groups_of
 from forms import FormCatalog
 
 #: the domain modules whose tasks.py registers service-task operators (each exposes register(registry))
-OPERATOR_MODULES: list[str] = ["erp.crm.tasks", "erp.finance.tasks", "erp.inventory.tasks", "erp.sales.tasks"]
+OPERATOR_MODULES: list[str] = ["erp.crm.tasks", "erp.finance.tasks", "erp.identity.tasks", "erp.inventory.tasks",
+                               "erp.sales.tasks"]
 CALENDAR_TTL_SECONDS = 300  # an administrator's calendar change reaches running processes within this time
 
 
@@ -78,7 +79,7 @@ def engine() -> Engine:
     settings = load_settings()
     return Engine(build_registry(), FormCatalog(settings.forms_dir), groups_of=groups_of,
                   script_cpu_seconds=settings.script_cpu_seconds, listeners=[on_engine_event],
-                  script_globals=script_globals(), user_exists=user_exists)
+                  script_globals=script_globals(), user_exists=user_exists, delegations=active_delegations)
 
 
 def periodic_jobs(database):

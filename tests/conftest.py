@@ -92,9 +92,12 @@ def engine(operators) -> Engine:
 
 
 @pytest.fixture
-def product_engine(operators):
-    """An engine over the product's own forms (forms/), for tests that deploy bpmn/."""
-    return Engine(operators, FormCatalog(ROOT / "forms"), groups_of=groups_of, script_cpu_seconds=1.0)
+def product_engine():
+    """An engine over the product's own forms (forms/) and operators, for tests that deploy bpmn/."""
+    from erp import wiring
+
+    return Engine(wiring.build_registry(), FormCatalog(ROOT / "forms"), groups_of=groups_of, script_cpu_seconds=1.0,
+                  script_globals=wiring.script_globals())
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """Users, roles, groups and group memberships; login attempts (for rate limiting) and API tokens."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint, false, true
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime
@@ -90,3 +90,27 @@ class SavedFilter(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     query: Mapped[str] = mapped_column(String(2000))
+
+
+class TaskDelegation(Base):
+    """A standing delegation (代理): from one date to another, the delegator's new tasks go to the delegate (and
+    tasks offered to the delegator's groups are offered to the delegate too). Tasks already handed over stay
+    with the delegate when the delegation ends."""
+
+    __tablename__ = "task_delegation"
+    __table_args__ = (Index("ix_task_delegation_delegator", "delegator", "ended_at"),
+                      Index("ix_task_delegation_period", "starts_on", "ends_on"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the username who is away
+    delegator: Mapped[str] = mapped_column(String(100))
+    #: the username who works their tasks meanwhile
+    delegate: Mapped[str] = mapped_column(String(100))
+    #: only the tasks of this process (e.g. "approval"); None: every process
+    process_key: Mapped[str | None] = mapped_column(String(200))
+    #: the first and last day (Beijing time), both included
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: set when the delegator ended it early (or replaced it with a new one)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

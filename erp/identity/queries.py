@@ -1,9 +1,14 @@
 """Reads about users and groups."""
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta, timezone
+
 from sqlalchemy import String, cast, func, or_, select
 
-from erp.identity.models import Group, GroupMembership, User
+from core import clock
+from erp.identity.models import Group, GroupMembership, TaskDelegation, User
+
+BEIJING = timezone(timedelta(hours=8))  # delegations run by the company's calendar days
 
 
 def groups_of(session, username: str) -> set[str]:
@@ -32,12 +37,15 @@ def leads_of(session, group: str) -> list[str]:
                                 .order_by(User.username)))
 
 
-def members_of(session, groups) -> list[str]:
+def members_of(session, groups, *, active_only: bool = False) -> list[str]:
     groups = list(groups)
     if not groups:
         return []
-    return list(session.scalars(select(User.username).join(GroupMembership, GroupMembership.user_id == User.id)
-                                .where(GroupMembership.group_name.in_(groups)).distinct().order_by(User.username)))
+    query = (select(User.username).join(GroupMembership, GroupMembership.user_id == User.id)
+             .where(GroupMembership.group_name.in_(groups)))
+    if active_only:
+        query = query.where(User.active.is_(True))
+    return list(session.scalars(query.distinct().order_by(User.username)))
 
 
 def direct_reports(session, manager: str) -> list[str]:
@@ -106,3 +114,34 @@ def usernames(session, *, active_only: bool = True) -> list[tuple[str, str]]:
     if active_only:
         query = query.where(User.active.is_(True))
     return [(u, n) for u, n in session.execute(query)]
+
+
+def beijing_today(now: datetime | None = None) -> date:
+    return (now or clock.now()).astimezone(BEIJING).date()
+
+
+def active_delegations(session, now: datetime) -> list[tuple[str, str, str | None]]:
+    """(delegator, delegate, process key or None) of every standing delegation (代理) in force at `now`: the
+    engine hands new tasks over with these."""
+    today = beijing_today(now)
+    return [tuple(row) for row in session.execute(
+        select(TaskDelegation.delegator, TaskDelegation.delegate, TaskDelegation.process_key)
+        .where(TaskDelegation.ended_at.is_(None), TaskDelegation.starts_on <= today,
+               TaskDelegation.ends_on >= today).order_by(TaskDelegation.id))]
+
+
+def open_delegations(session, delegator: str) -> list[TaskDelegation]:
+    """The user's delegations in force now or still to come (normally one), newest first."""
+    return list(session.scalars(select(TaskDelegation).where(
+        TaskDelegation.delegator == delegator, TaskDelegation.ended_at.is_(None),
+        TaskDelegation.ends_on >= beijing_today()).order_by(TaskDelegation.id.desc())))
+
+
+def delegation_of(session, delegator: str) -> dict | None:
+    """The user's current or planned delegation for the account page."""
+    found = open_delegations(session, delegator)
+    if not found:
+        return None
+    d = found[0]
+    return {"delegate": d.delegate, "process_key": d.process_key, "starts_on": d.starts_on, "ends_on": d.ends_on,
+            "active": d.starts_on <= beijing_today() <= d.ends_on}

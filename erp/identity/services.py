@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import date
 
 from sqlalchemy import delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -11,8 +12,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from core import clock
 from core.errors import InvalidInput, NotFound
 from erp.audit.services import changes, record
-from erp.identity.models import ApiToken, Group, GroupMembership, User
+from erp.identity.models import ApiToken, Group, GroupMembership, TaskDelegation, User
 from erp.identity.permissions import ROLES, check_roles
+from erp.identity.queries import beijing_today, open_delegations
 
 MIN_PASSWORD_LENGTH = 8
 LOCALES = ("zh_CN", "en")
@@ -311,3 +313,61 @@ def withdraw_tokens(session, user: User, *, actor: str | None, address: str | No
 def active_tokens(session, user: User) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                                 .order_by(ApiToken.id)))
+
+
+# ---------------------------------------------------------------------- standing delegation (代理), audited
+
+
+def set_delegation(session, delegator: str, *, delegate: str, starts_on: date | None, ends_on: date | None,
+                   process_key: str | None = None, address: str | None = None) -> TaskDelegation:
+    """From `starts_on` to `ends_on` (both included) the delegator's new tasks go to `delegate`; replaces the
+    delegator's current or planned delegation. Only new tasks are handed over, and they stay handed over."""
+    delegate, process_key = (delegate or "").strip(), (process_key or "").strip() or None
+    errors: dict[str, list[str]] = {}
+    target = user_by_name(session, delegate) if delegate else None
+    if not delegate:
+        errors["delegate"] = ["required"]
+    elif delegate == delegator:
+        errors["delegate"] = ["you cannot delegate to yourself"]
+    elif target is None or not target.active:
+        errors["delegate"] = ["no such user"]
+    if starts_on is None:
+        errors["starts_on"] = ["required"]
+    if ends_on is None:
+        errors["ends_on"] = ["required"]
+    elif starts_on is not None and ends_on < starts_on:
+        errors["ends_on"] = ["ends before it starts"]
+    elif ends_on < beijing_today():
+        errors["ends_on"] = ["already over"]
+    if process_key is not None and len(process_key) > 200:
+        errors["process_key"] = ["too long"]
+    if errors:
+        raise InvalidInput("the delegation was not set", errors)
+    replaced = open_delegations(session, delegator)
+    for old in replaced:
+        old.ended_at = clock.now()
+    delegation = TaskDelegation(delegator=delegator, delegate=delegate, process_key=process_key,
+                                starts_on=starts_on, ends_on=ends_on, created_at=clock.now())
+    session.add(delegation)
+    session.flush()
+    record(session, "delegation.set", actor=delegator, target_type="user", target_id=delegator,
+           before=_delegation_fields(replaced[0]) if replaced else None, after=_delegation_fields(delegation),
+           address=address)
+    return delegation
+
+
+def end_delegation(session, delegator: str, *, address: str | None = None) -> int:
+    """End the delegator's current or planned delegation now; tasks already handed over stay with the delegate."""
+    ended = open_delegations(session, delegator)
+    for delegation in ended:
+        delegation.ended_at = clock.now()
+    session.flush()
+    if ended:
+        record(session, "delegation.end", actor=delegator, target_type="user", target_id=delegator,
+               before=_delegation_fields(ended[0]), address=address)
+    return len(ended)
+
+
+def _delegation_fields(delegation: TaskDelegation) -> dict:
+    return {"delegate": delegation.delegate, "process_key": delegation.process_key,
+            "starts_on": delegation.starts_on, "ends_on": delegation.ends_on}

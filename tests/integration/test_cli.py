@@ -33,7 +33,7 @@ def _json(done):
 
 def test_the_approval_round_trip_from_the_command_line(erp):
     deployed = _json(erp("deploy", "--json"))["deployed"]
-    assert [(d["key"], d["version"]) for d in deployed] == [("approval", 1)]
+    assert ("approval", 1) in [(d["key"], d["version"]) for d in deployed]
     assert "approval" in erp("definitions").stdout
     erp("user", "add", "zhangwei", "--name", "张伟", "--group", "dept_manager")
 

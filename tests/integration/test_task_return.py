@@ -17,7 +17,7 @@ from engine.models import HumanTask, ProcessInstance, TaskDraft
 from engine.runtime import Engine
 from erp.identity.queries import groups_of
 from erp.identity.services import ensure_user
-from erp.wiring import user_exists
+from erp.wiring import build_registry, script_globals, user_exists
 from forms import FormCatalog
 from tests.conftest import ROOT
 from tests.integration import test_task_actions as shared
@@ -276,7 +276,8 @@ def test_boundary_timers_follow_the_returned_task(shapes, tx):
 
 @pytest.fixture
 def approval(tx, database):
-    engine = Engine(forms=FormCatalog(ROOT / "forms"), groups_of=groups_of, user_exists=user_exists)
+    engine = Engine(build_registry(), forms=FormCatalog(ROOT / "forms"), groups_of=groups_of, user_exists=user_exists,
+                    script_globals=script_globals())
     with tx() as session:
         engine.deploy(session, read_paths([ROOT / "bpmn" / "approval"]))
         ensure_user(session, "wangfang", "王芳", groups=["employees"])

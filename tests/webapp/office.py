@@ -14,7 +14,7 @@ from engine.models import HumanTask, ProcessInstance
 from engine.runtime import Engine
 from erp.identity.queries import groups_of
 from erp.identity.services import ensure_user
-from erp.wiring import user_exists
+from erp.wiring import build_registry, script_globals, user_exists
 from forms import FormCatalog
 from tests.conftest import ROOT
 from tests.webapp.conftest import PASSWORD, login
@@ -81,7 +81,8 @@ def forms_dir(tmp_path):
 @pytest.fixture
 def engine(forms_dir):
     """Replaces the shared engine fixture: the app under test runs on this one."""
-    return Engine(forms=FormCatalog(forms_dir), groups_of=groups_of, user_exists=user_exists)
+    return Engine(build_registry(), forms=FormCatalog(forms_dir), groups_of=groups_of, user_exists=user_exists,
+                  script_globals=script_globals())
 
 
 @pytest.fixture

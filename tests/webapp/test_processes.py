@@ -32,7 +32,8 @@ def test_the_list_offers_the_newest_version_of_each_process(browser, database):
     assert "通用审批" in html and "/processes/approval/start" in html
     with database.transaction(readonly=True) as session:
         assert session.scalar(select(ProcessDefinition.forms).where(ProcessDefinition.key == "approval")) == {
-            "submitted": "approval/request", "review": "approval/review", "revise": "approval/revise"}
+            "submitted": "approval/request", "review": "approval/review", "countersign": "approval/review",
+            "revise": "approval/revise"}
 
 
 def test_the_start_form_is_the_one_the_start_event_names(browser):

@@ -14,6 +14,7 @@ from engine.deploy import read_paths
 from engine.runtime import Engine
 from erp.identity.queries import groups_of
 from erp.identity.services import ensure_user
+from erp.wiring import build_registry, script_globals
 from forms import FormCatalog
 from tests.conftest import ROOT
 
@@ -23,7 +24,8 @@ APPROVER = {DM: "zhangwei", FD: "lina", GM: "liuyang"}
 
 @pytest.fixture
 def engine(tx):
-    engine = Engine(forms=FormCatalog(ROOT / "forms"), groups_of=groups_of)
+    engine = Engine(build_registry(), forms=FormCatalog(ROOT / "forms"), groups_of=groups_of,
+                    script_globals=script_globals())
     with tx() as session:
         engine.deploy(session, read_paths([ROOT / "bpmn"]))
         ensure_user(session, "wangfang", "王芳", groups=["employees"])

@@ -1,6 +1,7 @@
 """Logging in and out, and the user's own settings (language, password)."""
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -10,7 +11,15 @@ from flask_login import login_user, logout_user
 from core.errors import InvalidInput
 from erp.audit.services import record
 from erp.identity.login import authenticate
-from erp.identity.services import get_user, password_matches, set_password, update_user
+from erp.identity.queries import delegation_of, usernames
+from erp.identity.services import (
+    end_delegation,
+    get_user,
+    password_matches,
+    set_delegation,
+    set_password,
+    update_user,
+)
 from webapp import requestdb
 from webapp.security import principal_from, public, requires, user
 
@@ -91,6 +100,47 @@ def account():
             flash(_("Saved."), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", me=me, errors=errors), (422 if errors else 200)
+
+
+@blueprint.route("/account/delegation", methods=["GET", "POST"])
+@requires("task.work")
+def delegation():
+    """The user's standing delegation (代理): from one date to another, their new tasks go to a colleague."""
+    db = requestdb.session()
+    me = user().username
+    errors, values = {}, {}
+    if request.method == "POST":
+        if request.form.get("action") == "end":
+            if end_delegation(db, me, address=client_address()):
+                flash(_("Your delegation was ended. Tasks already handed over stay with your stand-in."), "success")
+            return redirect(url_for("auth.delegation"))
+        values = {name: request.form.get(name, "").strip()
+                  for name in ("delegate", "starts_on", "ends_on", "process_key")}
+        try:
+            set_delegation(db, me, delegate=values["delegate"], starts_on=_date(values["starts_on"]),
+                           ends_on=_date(values["ends_on"]), process_key=values["process_key"],
+                           address=client_address())
+        except InvalidInput as exc:
+            errors = {field: [_delegation_error(m) for m in messages] for field, messages in exc.errors.items()}
+        else:
+            flash(_("Your delegation was saved."), "success")
+            return redirect(url_for("auth.delegation"))
+    return render_template("auth/delegation.html", current=delegation_of(db, me), values=values, errors=errors,
+                           people=[(u, n) for u, n in usernames(db) if u != me]), (422 if errors else 200)
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _delegation_error(message: str) -> str:
+    """erp.identity reports fixed English phrases: each in the reader's language."""
+    return {"required": _("Required."), "you cannot delegate to yourself": _("You cannot delegate to yourself."),
+            "no such user": _("No such user."), "ends before it starts": _("The last day is before the first."),
+            "already over": _("The last day is already past."), "too long": _("Too long.")}.get(message, message)
 
 
 @blueprint.route("/language/<locale>", methods=["POST"])
