@@ -38,7 +38,7 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
                       "opportunity_title", "due_at"),
     #: 催款函: a reminder to a customer (or, as a copy, to its sales rep) that an invoice is overdue;
     #: level 1-3 (7, 15, 30 days overdue); optional: sales_rep_name
-    "sales_dunning": ("invoice", "customer_name", "level", "issue_date", "due_date", "days_overdue",
+    "sales_dunning": ("invoice", "invoice_id", "customer_name", "level", "issue_date", "due_date", "days_overdue",
                       "gross_total", "outstanding", "company_name", "copy"),
 }
 MAX_SUBJECT = 200

@@ -83,7 +83,7 @@ def send_dunning(session, invoice, level: int, *, config=None) -> dict:
     customer = session.get(Customer, found.customer_id)
     config = config or load_mail_config()
     as_of = today()
-    context = {"invoice": found.number, "customer_name": customer.name_zh, "level": int(level),
+    context = {"invoice": found.number, "invoice_id": found.id, "customer_name": customer.name_zh, "level": int(level),
                "issue_date": found.issue_date, "due_date": found.due_date,
                "days_overdue": max((as_of - found.due_date).days, 0), "gross_total": found.gross_total,
                "outstanding": found.outstanding, "company_name": config.company_name,

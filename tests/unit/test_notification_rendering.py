@@ -28,6 +28,11 @@ SAMPLES = {
     "task_copied": {**TASK, "instance_id": 7, "copied_by": "李娜", "note": "请知悉"},
     "crm_follow_up": {"activity_id": 9, "activity_kind": "visit", "subject": "拜访采购部", "customer_id": 3,
                       "customer_name": "北京华联商贸有限公司", "opportunity_title": None, "due_at": DUE},
+    # the sales rep's copy of a dunning letter (the customer's own letter: copy False, see below)
+    "sales_dunning": {"invoice": "INV-2026-00012", "invoice_id": 12, "customer_name": "北京华联商贸有限公司",
+                      "level": 2, "issue_date": "2026-10-01", "due_date": "2026-10-31", "days_overdue": 15,
+                      "gross_total": "11300.00", "outstanding": "6300.00", "company_name": "北京华信商贸有限公司",
+                      "copy": True, "sales_rep_name": "赵强"},
 }
 COMMON = {"base_url": "http://erp.test", "recipient_name": "张伟"}
 
@@ -60,7 +65,7 @@ def test_chinese_mails_use_the_glossary_terms(kind):
     mail = render(kind, "zh_CN", {**COMMON, **SAMPLES[kind]})
     expected = {"task_escalated": "升级", "task_due_soon": "催办", "task_overdue": "催办",
                 "instance_completed": "流程实例", "instance_failed": "流程实例",
-                "task_copied": "抄送"}.get(kind, "待办")
+                "task_copied": "抄送", "sales_dunning": "催款"}.get(kind, "待办")
     assert expected in mail.subject + mail.text
 
 
@@ -167,3 +172,15 @@ def test_optional_values_may_be_empty():
     assert "错误信息：—" in failed.text and "业务编号：—" in failed.text and "None" not in failed.text
     assigned = render("task_assigned", "en", {**COMMON, **TASK, "due_at": None, "recipient_name": None})
     assert "Due: not set" in assigned.text and assigned.text.startswith("Hello,")
+
+
+@pytest.mark.parametrize("level, zh, en", [(1, "付款提醒", "Payment reminder"), (2, "第二次催款", "Second reminder"),
+                                           (3, "最后催款通知", "Final notice")])
+def test_the_customers_dunning_letter_grows_firmer_and_is_signed_by_the_company(level, zh, en):
+    context = {**COMMON, **SAMPLES["sales_dunning"], "copy": False, "level": level, "recipient_name": None}
+    chinese, english = render("sales_dunning", "zh_CN", context), render("sales_dunning", "en", context)
+    assert zh in chinese.subject and en in english.subject and "抄送" not in chinese.subject
+    assert chinese.text.startswith("尊敬的北京华联商贸有限公司：") and english.text.startswith("Dear 北京华联商贸有限公司,")
+    assert "尚欠金额：¥6,300.00" in chinese.text and "Outstanding: ¥6,300.00" in english.text
+    assert chinese.text.rstrip().endswith("北京华信商贸有限公司") and "http://erp.test/" not in chinese.text
+    assert ("暂停供货" in chinese.text) == (level == 3) and "销售代表赵强" in chinese.text

@@ -1,9 +1,11 @@
-"""The blueprints, one per area of the app (task_actions and involved add their routes to the tasks blueprint)."""
+"""The blueprints, one per area of the app (task_actions and involved add their routes to the tasks blueprint,
+api_sales its routes to the api blueprint)."""
 from __future__ import annotations
 
 from webapp.views import (
               admin,
               api,
+              api_sales,
               auth,
               crm,
               files,
@@ -12,6 +14,7 @@ from webapp.views import (
               involved,
               ledger,
               processes,
+              sales,
               stock,
               task_actions,
               tasks,
@@ -19,6 +22,6 @@ from webapp.views import (
 
 BLUEPRINTS = [auth.blueprint, inbox.blueprint, tasks.blueprint, processes.blueprint, instances.blueprint,
               admin.blueprint, files.blueprint, api.blueprint,
-              crm.blueprint, stock.blueprint, ledger.blueprint]
+              crm.blueprint, stock.blueprint, ledger.blueprint, sales.blueprint]
 
-__all__ = ["BLUEPRINTS", "involved", "task_actions"]
+__all__ = ["BLUEPRINTS", "api_sales", "involved", "task_actions"]

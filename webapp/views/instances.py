@@ -125,6 +125,20 @@ def diagram(instance_id):
     return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})
 
 
+def position(instance_id: int) -> dict:
+    """Where an instance stands, for pages outside this blueprint (a sales order's): its status, the diagram's
+    markers and the names of the steps it waits in or failed at. Says nothing of who may see the diagram."""
+    db = requestdb.session()
+    definition = db.scalar(select(ProcessDefinition).join(ProcessInstance, ProcessInstance.definition_id
+                                                          == ProcessDefinition.id)
+                           .where(ProcessInstance.id == instance_id).options(defer(ProcessDefinition.spec)))
+    shown = engine_queries.show(engine(), db, instance_id)
+    names = _element_names(_source(definition)[1])
+    markers = _markers(shown, [i for i in shown["incidents"] if i["open"]])
+    steps = [localized(names.get(e, e)) for e in markers["active"] + markers["incident"]]
+    return {"status": shown["status"], "markers": markers, "steps": steps}
+
+
 def _source(definition) -> tuple[str, str]:
     return api_queries.definition_source(requestdb.session(), definition.key, definition.version)
 
@@ -210,6 +224,7 @@ HISTORY_LABELS = {
     "task_returned": lazy_gettext("Returned"),
     "task_transferred": lazy_gettext("Transferred"),
     "task_delegated": lazy_gettext("Delegated"),
+    "task_on_behalf": lazy_gettext("Handed to a stand-in"),
     "task_resolved": lazy_gettext("Delegated task handed back"),
     "task_signer_added": lazy_gettext("Signer added"),
     "task_signed": lazy_gettext("Signed"),
@@ -245,7 +260,7 @@ def _event(event: dict, names: dict, hide) -> dict:
             "actor": event["actor"], "system": event["actor"] in SYSTEM_ACTORS or event["actor"] is None,
             "element": localized(names.get(event["element_id"], event["element_id"])) if event["element_id"] else None,
             "details": _details(kind, data if isinstance(data, dict) else {}),
-            "message": None if kind in _QUIET else event.get("message") or _comment(kind, data),
+            "message": None if kind in _QUIET else _comment(kind, data) or event.get("message"),
             "engine_step": kind == "element_completed"}
 
 
@@ -274,7 +289,7 @@ def _details(kind: str, data: dict) -> list[str]:
             details.append(_("Decision: %(decision)s", decision=DECISIONS.get(decision, decision)))
         if kind == "task_signed" and data.get("next"):
             details.append(_("next: %(people)s", people=people(data["next"])))
-    elif kind in ("task_transferred", "task_delegated", "task_copied") and data.get("to"):
+    elif kind in ("task_transferred", "task_delegated", "task_copied", "task_on_behalf") and data.get("to"):
         details.append(_("to %(people)s", people=people(data["to"])))
     elif kind == "task_signer_added" and data.get("signer"):
         position = _("signs before") if data.get("position") == "before" else _("signs after")

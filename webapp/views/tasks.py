@@ -36,6 +36,7 @@ TIMELINE_KINDS = {
     "started": lazy_gettext("Started"), "task_claimed": lazy_gettext("Claimed"),
     "task_unclaimed": lazy_gettext("Released"), "task_completed": lazy_gettext("Task completed"),
     "task_transferred": lazy_gettext("Transferred"), "task_delegated": lazy_gettext("Delegated"),
+    "task_on_behalf": lazy_gettext("Handed to a stand-in"),
     "task_resolved": lazy_gettext("Delegated task handed back"), "task_signer_added": lazy_gettext("Signer added"),
     "task_signed": lazy_gettext("Signed"), "task_returned": lazy_gettext("Returned"),
     "task_withdrawn": lazy_gettext("Withdrawn"), "task_copied": lazy_gettext("Copied"),
@@ -153,6 +154,15 @@ def _request_summary(page: TaskPage):
     return forms_render.render_readonly(form.schema, form.ui_schema, shown) if shown else None
 
 
+def _step_context(page: TaskPage, form):
+    """What the instance knows that this step decides on (a credit manager sees the exposure and limit), read
+    only: the form schema's `x-context` describes those data fields as an object schema."""
+    context = (form.schema.get("x-context") if form else None) or {}
+    fields = set(context.get("properties") or {})
+    shown = {k: v for k, v in page.data().items() if k in fields}
+    return forms_render.render_readonly(context, {}, shown) if shown else None
+
+
 def _actions(page: TaskPage) -> dict[str, bool]:
     task, me = page.task, user().username
     open_ = page.is_open
@@ -188,7 +198,7 @@ def _timeline(session, instance_id: int) -> list[dict]:
 def _event_people(event) -> list[str]:
     """Whom a hand-over, copy or signer request went to."""
     data = event.data if isinstance(event.data, dict) else {}
-    if event.kind in ("task_transferred", "task_delegated", "task_copied"):
+    if event.kind in ("task_transferred", "task_delegated", "task_copied", "task_on_behalf"):
         people = data.get("to")
     elif event.kind == "task_signer_added":
         people = data.get("signer")
@@ -202,7 +212,7 @@ def _event_people(event) -> list[str]:
 def _event_text(event) -> str | None:
     data = event.data if isinstance(event.data, dict) else {}
     if event.kind in ("comment", "task_returned", "task_transferred", "task_delegated", "task_resolved",
-                      "task_signer_added", "task_copied", "task_signed"):
+                      "task_signer_added", "task_copied", "task_signed", "task_on_behalf"):
         return event.message
     if event.kind == "task_completed" and isinstance(data.get("comment"), str):
         return data["comment"]
@@ -248,6 +258,7 @@ def _render(page: TaskPage, *, raw=None, errors=None, action_errors=None, status
         form=form, form_title=forms_render.localized(form.schema.get("title")) if form else None,
         instructions=forms_render.instructions_html(form.schema, form.ui_schema) if form else None,
         form_html=form_html, readonly_html=readonly_html, request_html=_request_summary(page),
+        context_html=_step_context(page, form) if task.status == "open" else None,
         completion=completion, actions=actions,
         errors=errors or {}, action_errors=action_errors or {}, timeline=_timeline(session, task.instance_id),
         people=_people(session) if any(actions[a] for a in ("transfer", "delegate", "add_signer", "copy")) else [],
