@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import delete, select
 
 from core.errors import PermissionDenied
-from engine import queries
 from engine.deploy import read_paths
 from engine.models import HumanTask
 from engine.runtime import Engine
@@ -20,6 +19,7 @@ from erp.identity.services import ensure_user
 from erp.wiring import build_registry, script_globals
 from forms import FormCatalog
 from tests.conftest import ROOT
+from tests.workflows.test_approval import _complete, _show
 
 COMMITTEE = ["lina", "zhangwei", "zhoumin"]  # 合同评审委员会
 
@@ -44,16 +44,6 @@ def _contract(engine, tx, amount="600000", requester="wangfang", **extra):
             "title": "年度框架合同", "amount": Decimal(amount), "requester": requester,
             "document_type": "contract", **extra}, user=requester)
     return instance.id
-
-
-def _complete(engine, tx, task_id, user, data):
-    with tx() as session:
-        return engine.complete(session, task_id, data, user)
-
-
-def _show(engine, tx, instance_id):
-    with tx(readonly=True) as session:
-        return queries.show(engine, session, instance_id)
 
 
 def _open(engine, tx, instance_id):
