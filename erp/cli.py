@@ -463,6 +463,17 @@ def bench_inbox(tasks, users, requests, http_seconds, postgres_url):
         out=click.echo)
 
 
+@bench.command("o2c")
+@click.option("--orders", default=200, show_default=True, help="orders run from quotation to payment")
+@click.option("--postgres-url", envvar="ERP_BENCH_POSTGRES_URL",
+              default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+def bench_o2c(orders, postgres_url):
+    """Order-to-cash end to end: orders per second, time and SQL statements per step, slowdown with history."""
+    from bench.order_to_cash import run
+
+    run(orders=orders, postgres_url=postgres_url, out=click.echo)
+
+
 def _register_commands() -> None:
     from erp.calendar_cli import calendar
     from erp.escalation.cli import escalation_cli
