@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,6 +18,14 @@ class OperatorContext:
     element_id: str
     data: dict
     actor: str | None
+    #: messages the operator sends (see send_message); delivered once the step is saved
+    outbox: list = field(default_factory=list)
+
+    def send_message(self, name: str, correlation: dict, payload: dict | None = None) -> None:
+        """Tell other instances something (a receipt releases the orders waiting for its goods): delivered
+        after this step is saved, in the same transaction, like a message thrown by the diagram; one nobody
+        waits for is recorded in this instance's history, not an error. Dropped if the operator fails."""
+        self.outbox.append((name, dict(correlation), dict(payload or {})))
 
 
 Operator = Callable[..., Any]  # operator(ctx: OperatorContext, **params) -> result stored in the task data

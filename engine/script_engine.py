@@ -34,6 +34,8 @@ class RunContext:
         self.instance_id = instance_id
         self.business_key = business_key
         self.actor = actor
+        #: (name, correlation, payload) sent by operators that succeeded, delivered after the step is saved
+        self.messages: list[tuple[str, dict, dict]] = []
 
 
 _current: ContextVar[RunContext | None] = ContextVar("erp_run_context", default=None)
@@ -74,7 +76,9 @@ class ScriptEngine(PythonScriptEngine):
         )
         # A failing operator must leave nothing behind, while the work done before it in this step is kept.
         with ctx.session.begin_nested():
-            return operator(op_ctx, **params)
+            result = operator(op_ctx, **params)
+        ctx.messages.extend(op_ctx.outbox)
+        return result
 
     def call_service(self, task, **kwargs):
         return self.call_operator(task, kwargs["operation_name"],

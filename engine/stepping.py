@@ -73,6 +73,7 @@ class Step:
         self.subscribed_before = {str(t.id) for t in waiting_message_tasks(workflow)
                                   if t.internal_data.get(SUBSCRIBED_FLAG)}
         self.thrown_messages: list = []
+        self.sent_messages: list[tuple[str, dict, dict]] = []  # by operators: (name, correlation, payload)
         self.incidents: list[dict] = []
         self.finish_task: dict | None = None  # the inbox row this step completes
 
@@ -116,6 +117,7 @@ class Stepping:
             self._incident(step, exc, None)
         step.thrown_messages.extend(e for e in workflow.get_events()
                                     if isinstance(e.event_definition, MessageEventDefinition))
+        step.sent_messages.extend(ctx.messages)
 
     def _incident(self, step: Step, exc: Exception, task) -> None:
         if task is None:
@@ -185,6 +187,8 @@ class Stepping:
                    + ([(INSTANCE_COMPLETED, {})] if instance.status == "completed" else []))
         for message in step.thrown_messages:
             self._route_thrown(step, message)
+        for name, correlation, payload in step.sent_messages:
+            self._route(step, name, correlation, payload)
 
     def _emit(self, step: Step, events) -> None:
         instance = step.instance
@@ -262,13 +266,15 @@ class Stepping:
 
     def _route_thrown(self, step: Step, event) -> None:
         """A message thrown by one instance goes to the instances (or start events) waiting for it."""
-        name = event.event_definition.name
         values = {}
         for props in (event.correlations or {}).values():
             values.update(props)
+        self._route(step, event.event_definition.name, values,
+                    event.payload if isinstance(event.payload, dict) else {"payload": event.payload})
+
+    def _route(self, step: Step, name: str, correlation: dict, payload: dict) -> None:
         try:
-            self.deliver_message(step.session, name, values, event.payload if isinstance(event.payload, dict)
-                                 else {"payload": event.payload}, user=step.actor)
+            self.deliver_message(step.session, name, correlation, payload, user=step.actor)
         except MessageNotDelivered as exc:
             insert_history(step.session, step.instance.id, [dict(at=clock.now(), kind="message_undelivered",
                                                                  actor="engine", message=str(exc))])

@@ -164,3 +164,45 @@ def test_a_sandbox_violation_at_run_time_is_an_incident(deploy, engine, tx):
         engine.deploy(session, {"spin.bpmn": loop})
         shown = queries.show(engine, session, engine.start(session, "spin").id)
     assert shown["status"] == "incident" and "limit" in shown["incidents"][0]["message"]
+
+
+@pytest.fixture
+def announcer(operators):
+    """A test operator that tells the instance waiting for payment of `customer` (as order_id) it is paid."""
+    calls = {"fail": None}
+
+    def announce(ctx, amount, customer):
+        ctx.send_message("payment_received", {"order_id": customer}, {"paid_amount": str(amount)})
+        if calls["fail"]:
+            raise calls["fail"]
+        return {"announced": customer}
+
+    operators.register("test.charge", announce)
+    return calls
+
+
+def test_a_message_an_operator_sends_reaches_the_waiting_instance_after_the_step(announcer, deploy, engine, tx):
+    deploy("service.bpmn", "payment.bpmn")
+    with tx() as session:
+        waiting = engine.start(session, "await_payment", {"order_id": "SO-9"}).id
+        sender = engine.start(session, "service", {"amount": Decimal("8.40"), "customer": "SO-9"}).id
+    with tx(readonly=True) as session:
+        assert queries.show(engine, session, waiting)["status"] == "completed"
+        assert queries.show(engine, session, waiting)["data"]["booked"] == "16.80"
+        assert queries.show(engine, session, sender)["tasks"][0]["element_id"] == "confirm"
+
+
+def test_a_message_nobody_waits_for_is_noted_and_a_failed_operator_sends_nothing(announcer, deploy, engine, tx):
+    deploy("service.bpmn", "payment.bpmn")
+    with tx() as session:
+        lonely = engine.start(session, "service", {"amount": 1, "customer": "SO-nobody"}).id
+    with tx(readonly=True) as session:
+        history = queries.show(engine, session, lonely)["history"]
+        assert any(h["kind"] == "message_undelivered" for h in history)
+    announcer["fail"] = RuntimeError("gateway down")
+    with tx() as session:
+        waiting = engine.start(session, "await_payment", {"order_id": "SO-10"}).id
+        failed = engine.start(session, "service", {"amount": 1, "customer": "SO-10"}).id
+    with tx(readonly=True) as session:
+        assert queries.show(engine, session, failed)["status"] == "incident"
+        assert queries.show(engine, session, waiting)["status"] == "running"  # the failed step sent nothing
