@@ -17,7 +17,7 @@ from forms import FormCatalog
 
 #: the domain modules whose tasks.py registers service-task operators (each exposes register(registry))
 OPERATOR_MODULES: list[str] = ["erp.crm.tasks", "erp.finance.tasks", "erp.identity.tasks", "erp.inventory.tasks",
-                               "erp.sales.tasks"]
+                               "erp.purchasing.tasks", "erp.sales.tasks"]
 CALENDAR_TTL_SECONDS = 300  # an administrator's calendar change reaches running processes within this time
 
 
@@ -105,6 +105,13 @@ def periodic_jobs(database):
         from erp.crm.follow_ups import send_follow_up_reminders
 
         return send_follow_up_reminders(session, now)
+
+    @jobs.register("purchasing.requisitions", "*/10 * * * *",
+                   "补货请购 Requisitions for stock below reorder points; start procurement for new requisitions")
+    def purchasing_requisitions(session, now):
+        from erp.purchasing.process import raise_reorder_requisitions
+
+        return raise_reorder_requisitions(session, engine())
 
     return jobs
 

@@ -40,6 +40,20 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     #: level 1-3 (7, 15, 30 days overdue); optional: sales_rep_name
     "sales_dunning": ("invoice", "invoice_id", "customer_name", "level", "issue_date", "due_date", "days_overdue",
                       "gross_total", "outstanding", "company_name", "copy"),
+    #: letters to a supplier (询价单, 采购订单, 催货, 发票退回) in Chinese, signed with the company's name; with
+    #: copy True the buyer's copy, linking the document; lines: [{sku, quantity, ...}]; buyer_name may be None
+    "purchase_rfq": ("rfq", "rfq_id", "supplier_name", "reply_by", "lines", "company_name", "buyer_name", "copy"),
+    "purchase_order": ("order", "order_id", "supplier_name", "order_date", "expected_date", "lines", "net_total",
+                       "vat_total", "gross_total", "company_name", "buyer_name", "copy"),
+    #: 催货 level 1, 2, 3... (1, 3, 7 days after the expected date, then weekly)
+    "purchase_delivery_reminder": ("order", "order_id", "supplier_name", "level", "order_date", "expected_date",
+                                   "days_late", "lines", "company_name", "buyer_name", "copy"),
+    #: to the buyer (or the purchasing group) from chase level 2 on
+    "purchase_delivery_escalation": ("order", "order_id", "supplier_name", "level", "expected_date", "days_late",
+                                     "lines", "supplier_mailed"),
+    #: a disputed supplier invoice returned to the supplier; lines: the match lines that failed
+    "purchase_dispute": ("bill", "bill_id", "supplier_number", "supplier_name", "order", "issue_date",
+                         "gross_total", "reason", "lines", "company_name", "buyer_name", "copy"),
 }
 MAX_SUBJECT = 200
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -33,6 +33,27 @@ SAMPLES = {
                       "level": 2, "issue_date": "2026-10-01", "due_date": "2026-10-31", "days_overdue": 15,
                       "gross_total": "11300.00", "outstanding": "6300.00", "company_name": "北京华信商贸有限公司",
                       "copy": True, "sales_rep_name": "赵强"},
+    # the buyer's copies of the letters to a supplier (the supplier's own letter: copy False, see below)
+    "purchase_rfq": {"rfq": "RFQ-2026-00003", "rfq_id": 3, "supplier_name": "上海精工五金有限公司",
+                     "reply_by": "2026-11-30", "lines": [{"sku": "HX-APP-002", "name": "螺丝", "quantity": "500"}],
+                     "company_name": "北京华信商贸有限公司", "buyer_name": "王芳", "copy": True},
+    "purchase_order": {"order": "PO-2026-00007", "order_id": 7, "supplier_name": "上海精工五金有限公司",
+                       "order_date": "2026-11-20", "expected_date": "2026-11-27",
+                       "lines": [{"sku": "HX-APP-002", "quantity": "500", "unit_price": "6.20", "gross": "3503.00"}],
+                       "net_total": "3100.00", "vat_total": "403.00", "gross_total": "3503.00",
+                       "company_name": "北京华信商贸有限公司", "buyer_name": "王芳", "copy": True},
+    "purchase_delivery_reminder": {"order": "PO-2026-00007", "order_id": 7, "supplier_name": "上海精工五金有限公司",
+                                   "level": 2, "order_date": "2026-11-20", "expected_date": "2026-11-27",
+                                   "days_late": 3, "lines": [{"sku": "HX-APP-002", "quantity": "200"}],
+                                   "company_name": "北京华信商贸有限公司", "buyer_name": "王芳", "copy": True},
+    "purchase_delivery_escalation": {"order": "PO-2026-00007", "order_id": 7, "supplier_name": "上海精工五金有限公司",
+                                     "level": 2, "expected_date": "2026-11-27", "days_late": 3,
+                                     "lines": [{"sku": "HX-APP-002", "quantity": "200"}], "supplier_mailed": False},
+    "purchase_dispute": {"bill": "BILL-2026-00004", "bill_id": 4, "supplier_number": "04471234",
+                         "supplier_name": "上海精工五金有限公司", "order": "PO-2026-00007", "issue_date": "2026-11-28",
+                         "gross_total": "3689.63", "reason": "单价高于订单价 5%",
+                         "lines": [{"sku": "HX-APP-002", "invoiced": "500", "status": "price_mismatch"}],
+                         "company_name": "北京华信商贸有限公司", "buyer_name": "王芳", "copy": True},
 }
 COMMON = {"base_url": "http://erp.test", "recipient_name": "张伟"}
 
@@ -185,3 +206,20 @@ def test_the_customers_dunning_letter_grows_firmer_and_is_signed_by_the_company(
     assert "尚欠金额：¥6,300.00" in chinese.text and "Outstanding: ¥6,300.00" in english.text
     assert chinese.text.rstrip().endswith("北京华信商贸有限公司") and "http://erp.test/" not in chinese.text
     assert ("暂停供货" in chinese.text) == (level == 3) and "销售代表赵强" in chinese.text
+
+
+@pytest.mark.parametrize("kind", ["purchase_rfq", "purchase_order", "purchase_delivery_reminder", "purchase_dispute"])
+def test_a_letter_to_a_supplier_is_addressed_to_it_signed_by_the_company_and_has_no_link(kind):
+    context = {**COMMON, **SAMPLES[kind], "copy": False, "recipient_name": None}
+    chinese, english = render(kind, "zh_CN", context), render(kind, "en", context)
+    assert chinese.text.startswith("尊敬的上海精工五金有限公司：")
+    assert english.text.startswith("Dear 上海精工五金有限公司,")
+    assert chinese.text.rstrip().endswith("北京华信商贸有限公司")
+    assert english.text.rstrip().endswith("北京华信商贸有限公司")
+    assert "http://erp.test/" not in chinese.text + chinese.html and "抄送" not in chinese.subject
+    assert "王芳" in chinese.text and "HX-APP-002" in chinese.text and "HX-APP-002" in english.html
+
+
+def test_the_delivery_escalation_says_the_supplier_could_not_be_mailed():
+    mail = render("purchase_delivery_escalation", "zh_CN", {**COMMON, **SAMPLES["purchase_delivery_escalation"]})
+    assert "升级" in mail.subject and "逾期 3 天" in mail.text and "催货函未能发出" in mail.text
