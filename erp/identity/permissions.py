@@ -2,9 +2,9 @@
 their roles' permissions. Finer rules (whose task, whose instance) are checked by the services and queries."""
 from __future__ import annotations
 
-#: employee, manager, analyst and administrator run the processes; sales (销售), finance (财务) and warehouse
-#: (仓管) work in the ERP pages
-ROLES = ("employee", "manager", "analyst", "administrator", "sales", "finance", "warehouse")
+#: employee, manager, analyst and administrator run the processes; sales (销售), finance (财务), warehouse
+#: (仓管) and purchasing (采购) work in the ERP pages
+ROLES = ("employee", "manager", "analyst", "administrator", "sales", "finance", "warehouse", "purchasing")
 
 #: permission -> the roles that hold it
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -45,6 +45,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "payment.record": frozenset({"finance"}),
     # deliver a process message from outside (integrations: payments, goods receipts)
     "message.send": frozenset({"finance", "administrator"}),
+    # raise purchase requisitions and follow one's own (anyone may ask for something to be bought)
+    "requisition.create": frozenset(ROLES),
+    # suppliers, every requisition, RFQs, purchase orders, receipts and match exceptions
+    "purchasing.view": frozenset({"purchasing", "warehouse", "finance", "manager", "administrator"}),
+    # create and change suppliers, record suppliers' quotes
+    "purchasing.edit": frozenset({"purchasing", "manager"}),
+    # what we owe suppliers: supplier invoices, payables and their aging
+    "payables.view": frozenset({"finance", "manager", "administrator"}),
 }
 
 
