@@ -9,6 +9,7 @@ from core.settings import load_settings
 from engine.deploy import read_paths
 from engine.models import ProcessInstance
 from erp.demo_erp import load as load_erp
+from erp.demo_purchasing import load_purchasing
 from erp.demo_sales import load_order_to_cash
 from erp.identity.services import ensure_group, ensure_user, set_password
 
@@ -17,7 +18,7 @@ DEMO_PASSWORD = "demo1234"
 
 PEOPLE = [
     # username, display name, email, groups, roles, manager
-    ("wangfang", "王芳", "wangfang@example.cn", ["employees", "purchasing"], ["employee"], "zhangwei"),
+    ("wangfang", "王芳", "wangfang@example.cn", ["employees", "purchasing"], ["employee", "purchasing"], "zhangwei"),
     ("zhangwei", "张伟", "zhangwei@example.cn", ["employees", "dept_manager", "sales_manager", "contract_committee"],
      ["employee", "manager"], "liuyang"),
     ("lina", "李娜", "lina@example.cn", ["employees", "finance_director", "credit_manager", "contract_committee"],
@@ -91,5 +92,7 @@ def load_demo(session, engine) -> str:
         started += 1
     erp_summary = load_erp(session)
     erp_summary += f"; {load_order_to_cash(session, engine)} order-to-cash instance(s)"
+    purchasing = load_purchasing(session, engine)
+    erp_summary += "; " + ", ".join(f"{n} {what}" for what, n in purchasing.items())
     return (f"演示数据已就绪 demo data ready: {len(PEOPLE)} users, "
             f"{len(deployed)} process definition(s), {started} new approval instance(s); {erp_summary}")
