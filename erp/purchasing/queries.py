@@ -233,3 +233,66 @@ def _invoice_row(i: SupplierInvoice, s: Supplier, order_number: str) -> dict:
 def _products(session, ids) -> dict[int, tuple[str, str]]:
     return {pid: (sku, name) for pid, sku, name in session.execute(
         select(Product.id, Product.sku, Product.name_zh).where(Product.id.in_(list(ids))))}
+
+
+# ---------------------------------------------------------------------- for the web pages
+
+def requisition_choices(session) -> dict:
+    """What a requisition form offers: the active stocked products and the active warehouses."""
+    products = session.scalars(select(Product).where(Product.active.is_(True), Product.stocked.is_(True))
+                               .order_by(Product.sku))
+    warehouses = session.scalars(select(Warehouse).where(Warehouse.active.is_(True)).order_by(Warehouse.code))
+    return {"products": [{"sku": p.sku, "name_zh": p.name_zh, "name_en": p.name_en, "unit": p.unit,
+                          "unit_en": p.unit_en} for p in products],
+            "warehouses": [{"code": w.code, "name_zh": w.name_zh, "name_en": w.name_en} for w in warehouses]}
+
+
+def requisition_sheet(session, requisition) -> dict:
+    """requisition_detail with the RFQs' and orders' ids and, for a backorder, the sales order's id."""
+    from erp.sales.models import SalesOrder
+
+    detail = requisition_detail(session, requisition)
+    found = find_requisition(session, requisition)
+    detail["rfq_links"] = [{"id": r.id, "rfq": r.number, "status": r.status} for r in session.scalars(
+        select(Rfq).where(Rfq.requisition_id == found.id).order_by(Rfq.id))]
+    detail["order_links"] = [{"id": o.id, "order": o.number, "status": o.status} for o in session.scalars(
+        select(PurchaseOrder).where(PurchaseOrder.requisition_id == found.id).order_by(PurchaseOrder.id))]
+    detail["sales_order_id"] = session.scalar(select(SalesOrder.id).where(
+        SalesOrder.number == found.source_reference)) if found.source == "backorder" else None
+    return detail
+
+
+def rfq_sheet(session, rfq) -> dict:
+    """The comparison of an RFQ with its id, reply-by date and requisition, and each quote's lead time, validity
+    and note (to fill the form that replaces it)."""
+    from erp.purchasing.models import SupplierQuote
+    from erp.purchasing.rfqs import comparison, find_rfq
+
+    found = find_rfq(session, rfq)
+    requisition = find_requisition(session, found.requisition_id)
+    codes = dict(session.execute(select(Supplier.id, Supplier.code)).all())
+    quotes = {codes[q.supplier_id]: {"received_on": q.received_on, "lead_time_days": q.lead_time_days,
+                                     "valid_until": q.valid_until, "note": q.note}
+              for q in session.scalars(select(SupplierQuote).where(SupplierQuote.rfq_id == found.id))}
+    return {**comparison(session, found), "id": found.id, "reply_by": found.reply_by,
+            "requisition": requisition.number, "requisition_id": requisition.id, "quote_details": quotes}
+
+
+def order_sheet(session, order) -> dict:
+    """order_detail with each line's short-closed quantity and the order's requisition id."""
+    found = find_order(session, order)
+    detail = order_detail(session, found)
+    for line, row in zip(found.lines, detail["lines"], strict=True):
+        row["short_closed"] = line.short_closed or Decimal(0)
+    detail["requisition_id"] = found.requisition_id
+    return detail
+
+
+def requisitions_of_orders(session, order_numbers) -> dict[str, str]:
+    """{purchase order number: its requisition's number} (the business key of its procurement instance)."""
+    numbers = list(order_numbers)
+    if not numbers:
+        return {}
+    return dict(session.execute(select(PurchaseOrder.number, Requisition.number)
+                                .join(Requisition, Requisition.id == PurchaseOrder.requisition_id)
+                                .where(PurchaseOrder.number.in_(numbers))).tuples().all())
