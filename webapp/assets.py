@@ -13,6 +13,7 @@ PACKAGES = {
     "htmx": "htmx.org/dist",
     "bpmn-js": "bpmn-js/dist",
     "echarts": "echarts/dist",
+    "frappe-gantt": "frappe-gantt/dist",
 }
 
 blueprint = Blueprint("vendor", __name__)
