@@ -31,7 +31,7 @@ from engine.store import (
     insert_history,
     update_instance,
 )
-from engine.timers import Timers, pass_start_timers
+from engine.timers import Timers, pass_start_timers, prime_start_cycles
 
 _definitions = ProcessDefinition.__table__
 _LATEST_DEFINITION = (select(_definitions.c.id, _definitions.c.key, _definitions.c.version)
@@ -107,6 +107,7 @@ class Engine(TaskActions, Inbox, Stepping, Messaging, Timers):
         step.event("started", data=data or {}, message=f"{key} v{definition.version}"
                    + (f" by message {message[0]}" if message else "") + (" by its timer start" if scheduled else ""))
         if scheduled:
+            prime_start_cycles(workflow, clock.now())  # one occurrence: the one due now
             self._run(step)  # reach the timer start event that scheduled this instance, then pass it
             pass_start_timers(workflow, clock.now())
         if message is not None:

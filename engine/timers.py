@@ -142,6 +142,24 @@ def _schedule_error(task_spec, definition, exc) -> ValueError:
     return error
 
 
+def prime_start_cycles(workflow, at: datetime) -> None:
+    """Before a scheduled instance first runs: its cycle timer start event fires once, for the occurrence
+    that is due now. Left alone, SpiffWorkflow would fire it once per occurrence since the cycle's anchor date
+    (a weekly review anchored 40 weeks ago would start 40 rounds in one instance); the schedule row, not the
+    instance, carries the recurrence."""
+    for task in workflow.tasks.values():
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not (isinstance(task.task_spec, StartEvent) and isinstance(definition, CycleTimerEventDefinition)):
+            continue
+        value = workflow.script_engine.evaluate(task, definition.expression)
+        cycles, first, period = TimerEventDefinition.parse_iso_recurring_interval(value)
+        seconds = period.total_seconds()
+        elapsed = int((at - first).total_seconds() // seconds) if seconds and at > first else 0
+        latest = first + timedelta(seconds=seconds * elapsed)
+        task._set_internal_data(event_value={"cycles": 1, "next": (min(latest, at - timedelta(microseconds=1)))
+                                             .isoformat(), "duration": seconds})
+
+
 def pass_start_timers(workflow, at: datetime) -> None:
     """An instance started by its schedule goes straight past the timer start event that scheduled it."""
     for task in list(workflow.event_manager.tasks.values()):
