@@ -1,0 +1,1 @@
+"""The ERP implementation project (实施项目): phases and gate reviews, plan, budget, earned value and KPIs."""
