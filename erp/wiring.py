@@ -17,7 +17,7 @@ from forms import FormCatalog
 
 #: the domain modules whose tasks.py registers service-task operators (each exposes register(registry))
 OPERATOR_MODULES: list[str] = ["erp.crm.tasks", "erp.finance.tasks", "erp.identity.tasks", "erp.inventory.tasks",
-                               "erp.purchasing.tasks", "erp.sales.tasks"]
+                               "erp.purchasing.tasks", "erp.risks.tasks", "erp.sales.tasks"]
 CALENDAR_TTL_SECONDS = 300  # an administrator's calendar change reaches running processes within this time
 
 
@@ -112,6 +112,13 @@ def periodic_jobs(database):
         from erp.purchasing.process import raise_reorder_requisitions
 
         return raise_reorder_requisitions(session, engine())
+
+    @jobs.register("risks.early_warning", "*/5 * * * *",
+                   "风险预警 Evaluate the early-warning rules that are due; alert the risk owners")
+    def risks_early_warning(session, now):
+        from erp.risks.warnings import evaluate_due
+
+        return evaluate_due(session, engine(), now)
 
     return jobs
 

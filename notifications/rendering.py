@@ -21,6 +21,8 @@ from notifications.models import KINDS, LOCALES
 TEMPLATES = Path(__file__).parent / "templates"
 _TASK = ("task_id", "task_name", "process_name", "business_key", "due_at")
 _INSTANCE = ("instance_id", "process_name", "business_key")
+_ALERT = ("alert_id", "rule_name", "metric", "comparator", "value", "threshold", "raised_at", "project_code",
+          "project_name", "risk_code", "risk_title", "instance_id")
 #: what each kind's templates need in the context (enqueue adds base_url and recipient_name itself);
 #: optional everywhere: amount (CNY); in a task: instance_id
 REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
@@ -54,6 +56,14 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     #: a disputed supplier invoice returned to the supplier; lines: the match lines that failed
     "purchase_dispute": ("bill", "bill_id", "supplier_number", "supplier_name", "order", "issue_date",
                          "gross_total", "reason", "lines", "company_name", "buyer_name", "copy"),
+    #: 预警: a warning rule of a project breached (risk_code / risk_title None for a rule watching no risk);
+    #: optional: contingency_plan
+    "risk_alert": _ALERT,
+    #: the metric behind an alert recovered
+    "risk_alert_cleared": (*_ALERT, "cleared_at", "cleared_value"),
+    #: 风险审查: the weekly review of the recipient's risks; risks: [{project, code, title, score, status,
+    #: next_review_on}]
+    "risk_review": ("week_of", "risks"),
 }
 MAX_SUBJECT = 200
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -17,6 +17,9 @@ DUE = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)  # 17:00 in Beijing
 TASK = {"task_id": 42, "task_name": "审批采购申请", "process_name": "采购申请审批",
         "business_key": "PR-2026-0042", "due_at": DUE}
 INSTANCE = {"instance_id": 7, "process_name": "订单到收款", "business_key": "SO-2026-0007"}
+RISK_ALERT = {"alert_id": 5, "rule_name": "进度绩效指数低于 0.9", "metric": "kpi:spi", "comparator": "<",
+              "value": "0.8500", "threshold": "0.9000", "raised_at": DUE, "project_code": "ERP-2026",
+              "project_name": "华信 ERP 实施项目", "risk_code": "R-003", "risk_title": "上线延期", "instance_id": 7}
 SAMPLES = {
     "task_assigned": TASK,
     "task_due_soon": TASK,
@@ -54,6 +57,11 @@ SAMPLES = {
                          "gross_total": "3689.63", "reason": "单价高于订单价 5%",
                          "lines": [{"sku": "HX-APP-002", "invoiced": "500", "status": "price_mismatch"}],
                          "company_name": "北京华信商贸有限公司", "buyer_name": "王芳", "copy": True},
+    "risk_alert": {**RISK_ALERT, "contingency_plan": "启用旧系统并行两周"},
+    "risk_alert_cleared": {**RISK_ALERT, "cleared_at": DUE + timedelta(hours=3), "cleared_value": "0.9600"},
+    "risk_review": {"week_of": date(2026, 3, 2), "risks": [
+        {"project": "ERP-2026", "code": "R-001", "title": "关键用户无法全程参与", "score": 16, "status": "open",
+         "next_review_on": date(2026, 3, 9)}]},
 }
 COMMON = {"base_url": "http://erp.test", "recipient_name": "张伟"}
 
