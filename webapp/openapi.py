@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of the JSON API (/api/v1/openapi.json): every endpoint of webapp.views.api (order-to-cash:
-webapp/openapi_sales.py), its parameters, bodies, answers and the error shape with its stable codes. A test keeps
-it and the routes in step."""
+webapp/openapi_sales.py; procure-to-pay: webapp/openapi_purchasing.py), its parameters, bodies, answers and the
+error shape with its stable codes. A test keeps it and the routes in step."""
 from __future__ import annotations
 
 import copy
@@ -390,25 +390,27 @@ def _paths() -> dict:
 
 @cache
 def _document() -> dict:
-    from webapp import openapi_sales  # it builds with the helpers above
+    from webapp import openapi_purchasing, openapi_sales  # they build with the helpers above
 
     return {
         "openapi": "3.1.0",
         "info": {"title": "ERP API", "version": API_VERSION,
                  "description": "The task inbox, process instances and definitions of the BPMN-driven ERP, and "
-                                "order-to-cash: quotations, orders, invoices, payments and process messages. "
+                                "order-to-cash: quotations, orders, invoices, payments and process messages, and "
+                                "procure-to-pay: requisitions, suppliers, RFQs, purchase orders and supplier "
+                                "invoices. "
                                 "Authenticate with `Authorization: Bearer <token>` (create one with "
                                 "`erp token USERNAME`). Errors are `{\"error\": {\"code\", \"message\", "
                                 "\"fields\"}}` with a stable `code`."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "tags": [{"name": n} for n in ("meta", "tasks", "instances", "administration", "definitions",
-                                       *openapi_sales.TAGS)],
-        "paths": {**_paths(), **openapi_sales.paths()},
+                                       *openapi_sales.TAGS, *openapi_purchasing.TAGS)],
+        "paths": {**_paths(), **openapi_sales.paths(), **openapi_purchasing.paths()},
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "erp_…",
                                                "description": "An API token from `erp token USERNAME`."}},
-            "schemas": {**_schemas(), **openapi_sales.schemas()},
+            "schemas": {**_schemas(), **openapi_sales.schemas(), **openapi_purchasing.schemas()},
             "responses": {name: {"description": _RESPONSE_TEXT[code], "content": _json(ref("Error"))}
                           for code, name in _RESPONSE_NAMES.items()},
         },

@@ -232,7 +232,8 @@ def test_odd_input_never_breaks_the_api_and_every_answer_is_documented(doc, make
     instance = people["wangfang"].post("/instances", {"process_key": "expense", "data": {
         "title": "办公用品", "amount": 88}}).get_json()
     ids = {"task_id": [first_task(instance), 999999], "instance_id": [instance["id"], 999999],
-           "key": ["expense", "no%00pe"], "version": [1, 42], "number": ["INV-2026-00001", "no%00pe"]}
+           "key": ["expense", "no%00pe"], "version": [1, 42], "number": ["INV-2026-00001", "no%00pe"],
+           "code": ["S-000001", "no%00pe"]}
     for path, method, operation in operations(doc):
         names = re.findall(r"{(\w+)}", path)
         for who in ("lina", "admin"):

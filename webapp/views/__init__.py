@@ -1,10 +1,12 @@
 """The blueprints, one per area of the app (task_actions and involved add their routes to the tasks blueprint,
-api_sales its routes to the api blueprint)."""
+api_sales and api_purchasing their routes to the api blueprint, purchasing_requisitions its routes to the
+purchasing blueprint)."""
 from __future__ import annotations
 
 from webapp.views import (
               admin,
               api,
+              api_purchasing,
               api_sales,
               auth,
               crm,
@@ -14,6 +16,8 @@ from webapp.views import (
               involved,
               ledger,
               processes,
+              purchasing,
+              purchasing_requisitions,
               sales,
               stock,
               task_actions,
@@ -22,6 +26,7 @@ from webapp.views import (
 
 BLUEPRINTS = [auth.blueprint, inbox.blueprint, tasks.blueprint, processes.blueprint, instances.blueprint,
               admin.blueprint, files.blueprint, api.blueprint,
-              crm.blueprint, stock.blueprint, ledger.blueprint, sales.blueprint]
+              crm.blueprint, stock.blueprint, ledger.blueprint, sales.blueprint,
+              purchasing.blueprint]
 
-__all__ = ["BLUEPRINTS", "api_sales", "involved", "task_actions"]
+__all__ = ["BLUEPRINTS", "api_purchasing", "api_sales", "involved", "purchasing_requisitions", "task_actions"]
