@@ -17,7 +17,7 @@ from forms import FormCatalog
 
 #: the domain modules whose tasks.py registers service-task operators (each exposes register(registry))
 OPERATOR_MODULES: list[str] = ["erp.crm.tasks", "erp.finance.tasks", "erp.identity.tasks", "erp.inventory.tasks",
-                               "erp.purchasing.tasks", "erp.risks.tasks", "erp.sales.tasks"]
+                               "erp.projects.tasks", "erp.purchasing.tasks", "erp.risks.tasks", "erp.sales.tasks"]
 CALENDAR_TTL_SECONDS = 300  # an administrator's calendar change reaches running processes within this time
 
 
@@ -119,6 +119,13 @@ def periodic_jobs(database):
         from erp.risks.warnings import evaluate_due
 
         return evaluate_due(session, engine(), now)
+
+    @jobs.register("projects.weekly_status_report", "0 8 * * mon",
+                   "项目状态报告 Mail the weekly status report of each project to its report audience")
+    def projects_weekly_status_report(session, now):
+        from erp.projects.reports import send_status_reports
+
+        return send_status_reports(session, now)
 
     return jobs
 

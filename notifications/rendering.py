@@ -64,6 +64,14 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     #: 风险审查: the weekly review of the recipient's risks; risks: [{project, code, title, score, status,
     #: next_review_on}]
     "risk_review": ("week_of", "risks"),
+    #: 项目状态报告: the weekly report of a project (erp.projects.reports.mail_context): rag red | amber | green,
+    #: reasons [{name_zh, name_en, value, status}], evm {bac, pv, ev, ac, cpi, spi, eac, vac} (indices and eac
+    #: may be None), milestones_due / milestones_achieved [{name, due_date, achieved_on, overdue}], kpis [{name_zh,
+    #: name_en, value, target, status}], top_risks [{code, title, owner, score, status}], heatmap 5×5 counts
+    #: [probability-1][impact-1], alerts_open [{rule, risk, value, threshold, raised_at}]
+    "project_status_report": ("project_id", "project_code", "project_name_zh", "project_name_en", "as_of", "rag",
+                              "reasons", "evm", "milestones_due", "milestones_achieved", "kpis", "top_risks",
+                              "heatmap", "alerts_open"),
 }
 MAX_SUBJECT = 200
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

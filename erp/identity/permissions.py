@@ -53,6 +53,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "purchasing.edit": frozenset({"purchasing", "manager"}),
     # what we owe suppliers: supplier invoices, payables and their aging
     "payables.view": frozenset({"finance", "manager", "administrator"}),
+    # the implementation project (实施项目): dashboard, Gantt, risk register, status report; everyone on the
+    # rollout follows it
+    "project.view": frozenset(ROLES),
+    # plan, progress and gate reviews (the implementation process does them; the pages offer the links)
+    "project.manage": frozenset({"manager", "administrator"}),
+    # identify, assess and change risks; a risk's owner may also review their own risk (checked by the view)
+    "risk.edit": frozenset({"manager", "analyst", "administrator"}),
 }
 
 

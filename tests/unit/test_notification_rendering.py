@@ -62,6 +62,26 @@ SAMPLES = {
     "risk_review": {"week_of": date(2026, 3, 2), "risks": [
         {"project": "ERP-2026", "code": "R-001", "title": "关键用户无法全程参与", "score": 16, "status": "open",
          "next_review_on": date(2026, 3, 9)}]},
+    "project_status_report": {
+        "project_id": 1, "project_code": "ERP-2026", "project_name_zh": "华信 ERP 实施项目",
+        "project_name_en": "Huaxin ERP rollout", "as_of": date(2026, 3, 30), "rag": "amber",
+        "reasons": [{"key": "spi", "name_zh": "进度绩效指数", "name_en": "Schedule performance index",
+                     "value": Decimal("0.9300"), "status": "amber"}],
+        "evm": {"bac": Decimal("80000.00"), "pv": Decimal("50000.00"), "ev": Decimal("46500.00"),
+                "ac": Decimal("50000.00"), "cpi": Decimal("0.9300"), "spi": Decimal("0.9300"),
+                "eac": None, "vac": None},
+        "milestones_due": [{"name": "蓝图签字", "due_date": date(2026, 3, 20), "achieved_on": None, "overdue": True}],
+        "milestones_achieved": [{"name": "项目启动", "due_date": date(2026, 3, 2), "achieved_on": date(2026, 3, 2),
+                                 "overdue": False}],
+        "kpis": [{"key": "spi", "name_zh": "进度绩效指数", "name_en": "Schedule performance index",
+                  "value": Decimal("0.93"), "target": Decimal("1.0"), "status": "amber"},
+                 {"key": "uat_pass_rate", "name_zh": "用户验收测试通过率", "name_en": "UAT pass rate", "value": None,
+                  "target": Decimal("95"), "status": None}],
+        "top_risks": [{"code": "R-001", "title": "关键用户无法全程参与", "owner": "wangfang", "score": 16,
+                       "status": "open"}],
+        "heatmap": [[0] * 5, [0] * 5, [0, 0, 1, 0, 0], [0, 0, 0, 1, 0], [0] * 5],
+        "alerts_open": [{"rule": "进度绩效指数低于 0.95", "risk": "R-001", "value": Decimal("0.93"),
+                         "threshold": Decimal("0.95"), "raised_at": DUE}]},
 }
 COMMON = {"base_url": "http://erp.test", "recipient_name": "张伟"}
 
@@ -94,7 +114,8 @@ def test_chinese_mails_use_the_glossary_terms(kind):
     mail = render(kind, "zh_CN", {**COMMON, **SAMPLES[kind]})
     expected = {"task_escalated": "升级", "task_due_soon": "催办", "task_overdue": "催办",
                 "instance_completed": "流程实例", "instance_failed": "流程实例",
-                "task_copied": "抄送", "sales_dunning": "催款"}.get(kind, "待办")
+                "task_copied": "抄送", "sales_dunning": "催款",
+                "project_status_report": "项目状态报告"}.get(kind, "待办")
     assert expected in mail.subject + mail.text
 
 

@@ -16,8 +16,10 @@ from webapp.views import (
               involved,
               ledger,
               processes,
+              projects,
               purchasing,
               purchasing_requisitions,
+              risks,
               sales,
               stock,
               task_actions,
@@ -27,6 +29,6 @@ from webapp.views import (
 BLUEPRINTS = [auth.blueprint, inbox.blueprint, tasks.blueprint, processes.blueprint, instances.blueprint,
               admin.blueprint, files.blueprint, api.blueprint,
               crm.blueprint, stock.blueprint, ledger.blueprint, sales.blueprint,
-              purchasing.blueprint]
+              purchasing.blueprint, projects.blueprint, risks.blueprint]
 
 __all__ = ["BLUEPRINTS", "api_purchasing", "api_sales", "involved", "purchasing_requisitions", "task_actions"]
