@@ -9,6 +9,7 @@ from core.settings import load_settings
 from engine.deploy import read_paths
 from engine.models import ProcessInstance
 from erp.demo_erp import load as load_erp
+from erp.demo_projects import load_projects
 from erp.demo_purchasing import load_purchasing
 from erp.demo_sales import load_order_to_cash
 from erp.identity.services import ensure_group, ensure_user, set_password
@@ -19,19 +20,27 @@ DEMO_PASSWORD = "demo1234"
 PEOPLE = [
     # username, display name, email, groups, roles, manager
     ("wangfang", "王芳", "wangfang@example.cn", ["employees", "purchasing"], ["employee", "purchasing"], "zhangwei"),
-    ("zhangwei", "张伟", "zhangwei@example.cn", ["employees", "dept_manager", "sales_manager", "contract_committee"],
+    ("zhangwei", "张伟", "zhangwei@example.cn", ["employees", "dept_manager", "sales_manager", "contract_committee",
+                                                  "project_managers"],
      ["employee", "manager"], "liuyang"),
-    ("lina", "李娜", "lina@example.cn", ["employees", "finance_director", "credit_manager", "contract_committee"],
+    ("lina", "李娜", "lina@example.cn", ["employees", "finance_director", "credit_manager", "contract_committee",
+                                          "steering_committee"],
      ["employee", "manager"], "liuyang"),
-    ("liuyang", "刘洋", "liuyang@example.cn", ["employees", "general_manager"], ["employee", "manager"], None),
-    ("chenjing", "陈静", "chenjing@example.cn", ["employees", "finance"], ["employee"], "lina"),
-    ("zhaolei", "赵磊", "zhaolei@example.cn", ["employees", "process_analysts"], ["employee", "analyst"], "liuyang"),
+    ("liuyang", "刘洋", "liuyang@example.cn", ["employees", "general_manager", "steering_committee"],
+     ["employee", "manager"], None),
+    ("chenjing", "陈静", "chenjing@example.cn", ["employees", "finance", "user_representatives"], ["employee"],
+     "lina"),
+    ("zhaolei", "赵磊", "zhaolei@example.cn", ["employees", "process_analysts", "technical_experts",
+                                              "business_analysts"], ["employee", "analyst"], "liuyang"),
     ("admin", "系统管理员", "admin@example.cn", ["it"], ["administrator"], None),
-    ("zhaoqiang", "赵强", "zhaoqiang@example.cn", ["employees", "sales"], ["employee", "sales"], "zhangwei"),
+    ("zhaoqiang", "赵强", "zhaoqiang@example.cn", ["employees", "sales", "user_representatives"], ["employee", "sales"],
+     "zhangwei"),
     ("sunmei", "孙梅", "sunmei@example.cn", ["employees", "finance"], ["employee", "finance"], "lina"),
-    ("wangjun", "王军", "wangjun@example.cn", ["employees", "warehouse"], ["employee", "warehouse"], "zhangwei"),
+    ("wangjun", "王军", "wangjun@example.cn", ["employees", "warehouse", "testers"], ["employee", "warehouse"],
+     "zhangwei"),
     ("zhoumin", "周敏", "zhoumin@example.cn", ["employees", "legal", "contract_committee"], ["employee"],
      "liuyang"),
+    ("sunlei", "孙磊", "sunlei@example.cn", ["employees", "technical_experts"], ["employee"], "zhaolei"),
 ]
 
 GROUPS = {
@@ -51,6 +60,13 @@ GROUPS = {
     "legal": ("法务部", "Legal"),
     # contracts from 500,000 CNY need every member's countersign (会签), see bpmn/approval/approval_levels.dmn
     "contract_committee": ("合同评审委员会", "Contract review committee"),
+    # the ERP implementation project's lanes (bpmn/implementation); gate reviews need every committee member (会签)
+    "steering_committee": ("项目指导委员会", "Steering committee"),
+    "project_managers": ("项目经理", "Project managers"),
+    "technical_experts": ("技术专家", "Technical experts"),
+    "business_analysts": ("业务分析师", "Business analysts"),
+    "testers": ("测试人员", "Testers"),
+    "user_representatives": ("用户代表", "User representatives"),
 }
 
 APPROVALS = [
@@ -94,5 +110,7 @@ def load_demo(session, engine) -> str:
     erp_summary += f"; {load_order_to_cash(session, engine)} order-to-cash instance(s)"
     purchasing = load_purchasing(session, engine)
     erp_summary += "; " + ", ".join(f"{n} {what}" for what, n in purchasing.items())
+    projects = load_projects(session, engine)
+    erp_summary += "; " + ", ".join(f"{n} {what}" for what, n in projects.items())
     return (f"演示数据已就绪 demo data ready: {len(PEOPLE)} users, "
             f"{len(deployed)} process definition(s), {started} new approval instance(s); {erp_summary}")
