@@ -33,3 +33,16 @@ def start_implementation(session, engine, project, *, user: str | None):
     if found.status == "closed":
         raise InvalidInput(f"project {found.code} is closed", {"project": ["closed"]})
     return engine.start(session, PROCESS, {"project": found.code}, business_key=found.code, user=user)
+
+
+def request_change(session, engine, project, *, title: str, requested_by: str, reason: str | None = None,
+                   cost_impact=0, days_impact: int = 0):
+    """A change request (变更请求) submitted and sent through its approval (process `change_request`, business key
+    = its number); returns the change request."""
+    from erp.projects.services import submit_change_request
+
+    request = submit_change_request(session, project, title=title, reason=reason, cost_impact=cost_impact,
+                                    days_impact=days_impact, requested_by=requested_by, by=requested_by)
+    engine.start(session, "change_request", {"change_request": request.number, "requester": requested_by},
+                 business_key=request.number, user=requested_by)
+    return request

@@ -53,6 +53,24 @@ def decide_gate(ctx: OperatorContext, project, phase, decision, reasons=None) ->
             "project_status": found.status}
 
 
+def change_request_summary(ctx: OperatorContext, change_request) -> dict:
+    """projects.change_request_summary: what the change approval decides on (cost_impact as Decimal)."""
+    from erp.projects.gates import find_change_request
+
+    found = find_change_request(ctx.session, change_request)
+    project = find_project(ctx.session, found.project_id)
+    return {"change_request": found.number, "project": project.code, "title": found.title,
+            "reason": found.reason, "cost_impact": found.cost_impact, "days_impact": found.days_impact,
+            "requested_by": found.requested_by, "manager": project.manager, "status": found.status}
+
+
+def decide_change_request(ctx: OperatorContext, change_request, decision) -> dict:
+    """projects.decide_change_request: approved → a baseline, then the budget and end date change; rejected →
+    nothing else."""
+    found = services.decide_change_request(ctx.session, change_request, decision, by=ctx.actor)
+    return {"change_request": found.number, "status": found.status}
+
+
 def _phase_row(session, project, key: str) -> dict:
     found = next((p for p in queries.phases(session, project) if p["key"] == key), None)
     if found is None:
@@ -71,3 +89,5 @@ def register(registry) -> None:
     registry.register("projects.start_phase", start_phase)
     registry.register("projects.submit_gate", submit_gate)
     registry.register("projects.decide_gate", decide_gate)
+    registry.register("projects.change_request_summary", change_request_summary)
+    registry.register("projects.decide_change_request", decide_change_request)
