@@ -105,3 +105,34 @@ def test_an_unknown_project_is_not_found(app, rollout):
 
 def test_a_bad_date_is_refused(app, rollout):
     assert as_user(app, "zhang").get(f"/projects/{CODE}?as_of=tomorrow").status_code == 422
+
+
+@pytest.fixture
+def engine(product_engine):
+    """The product's diagrams and operators: a change request starts the real change_request process."""
+    return product_engine
+
+
+def test_a_change_request_from_the_page_goes_to_approval(app, rollout, engine, make_user):
+    from sqlalchemy import select
+
+    from core import db
+    from engine.deploy import read_paths
+    from engine.models import ProcessInstance
+    from erp.projects.gates import find_change_request
+    from tests.conftest import ROOT
+
+    with db.transaction() as session:
+        engine.deploy(session, read_paths([ROOT / "bpmn"]))
+    client = as_user(app, "wangfang")
+    bad = client.post(f"/projects/{CODE}/change-requests", data={"title": "", "cost_impact": "很多"})
+    assert bad.status_code == 422
+    response = client.post(f"/projects/{CODE}/change-requests", data={
+        "title": "增加电子发票接口", "reason": "税务要求", "cost_impact": "12,000", "days_impact": "5"},
+        follow_redirects=True)
+    assert response.status_code == 200 and "已提交审批" in response.get_data(as_text=True)
+    with db.transaction() as session:
+        [instance] = session.scalars(select(ProcessInstance).where(ProcessInstance.process_key == "change_request"))
+        request = find_change_request(session, instance.business_key)
+        assert request.status == "submitted" and request.requested_by == "wangfang"
+        assert str(request.cost_impact) == "12000.00" and request.days_impact == 5

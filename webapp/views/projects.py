@@ -6,18 +6,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from core.errors import InvalidInput
+from erp.catalog.money import to_decimal
 from erp.projects import queries, reports
 from erp.projects.common import find_project, today
 from erp.projects.pdf import status_report_pdf
+from erp.projects.process import request_change
 from webapp import requestdb
 from webapp.i18n import locale_tag
 from webapp.navigation import EXTRA, known_names
-from webapp.security import requires
+from webapp.runtime import engine
+from webapp.security import requires, user
 
 blueprint = Blueprint("projects", __name__, url_prefix="/projects")
 
@@ -155,13 +158,41 @@ def communications(code):
                  cadences=CADENCE_LABELS)
 
 
-@blueprint.route("/<code>/change-requests")
+@blueprint.route("/<code>/change-requests", methods=["GET", "POST"])
 @requires("project.view")
 def change_requests(code):
+    """The change requests, and a form to request one: anyone on the rollout may ask; the approval decides."""
     project = _project(code)
+    values, errors, status = {}, {}, 200
+    if request.method == "POST":
+        values = {k: request.form.get(k, "").strip() for k in ("title", "reason", "cost_impact", "days_impact")}
+        try:
+            change = request_change(requestdb.session(), engine(), project, title=values["title"],
+                                    reason=values["reason"] or None, cost_impact=_amount(values["cost_impact"]),
+                                    days_impact=_days(values["days_impact"]), requested_by=user().username)
+        except InvalidInput as exc:
+            errors, status = exc.errors or {"title": [str(exc)]}, 422  # a 4xx rolls the request back
+        else:
+            flash(_("Change request %(number)s was sent for approval.", number=change.number), "success")
+            return redirect(url_for("projects.change_requests", code=project.code))
     rows = queries.change_requests(requestdb.session(), project)
     known_names([r["requested_by"] for r in rows] + [r["decided_by"] for r in rows])
-    return _page("change_requests.html", project, "change_requests", rows=rows)
+    return _page("change_requests.html", project, "change_requests", rows=rows, values=values,
+                 errors=errors), status
+
+
+def _amount(text: str):
+    try:
+        return to_decimal((text or "0").replace(",", "").replace("¥", "").replace("￥", ""), 2)
+    except ValueError:
+        raise InvalidInput(_("Not an amount."), {"cost_impact": [_("Not an amount.")]}) from None
+
+
+def _days(text: str) -> int:
+    try:
+        return int(text or "0")
+    except ValueError:
+        raise InvalidInput(_("A whole number of days."), {"days_impact": [_("A whole number of days.")]}) from None
 
 
 @blueprint.route("/<code>/budget")
