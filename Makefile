@@ -29,7 +29,7 @@ run: setup
 	$(BIN)/erp demo
 	$(BIN)/erp instances
 	@echo
-	@echo "Web: http://127.0.0.1:5000/  (demo users wangfang, zhangwei, lina, liuyang, chenjing, zhaoqiang, sunmei, wangjun, zhoumin, admin; password demo1234)"
+	@echo "Web: http://127.0.0.1:5000/  (demo users wangfang, zhangwei, lina, liuyang, chenjing, zhaoqiang, sunmei, wangjun, zhoumin, sunlei, admin; password demo1234)"
 	@echo "The web app and the worker run below (Ctrl-C stops both)."
 	ERP_INSECURE_COOKIES=1 $(BIN)/erp serve --host 127.0.0.1 --port $(PORT) & \
 	  trap 'kill %1 2>/dev/null' EXIT INT TERM; $(BIN)/erp worker
