@@ -76,8 +76,13 @@ def _empty(database: db.Database) -> None:
         if database.is_sqlite:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
-        else:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            return
+        # TRUNCATE costs about 5 ms a table on PostgreSQL whether or not it holds rows (half a second for all
+        # of them, before every test): find the few a test wrote to in one statement and truncate only those
+        holding = conn.execute(text(" UNION ALL ".join(
+            f"SELECT '{table}' WHERE EXISTS (SELECT 1 FROM {table})" for table in tables))).scalars().all()
+        if holding:
+            conn.execute(text(f"TRUNCATE {', '.join(holding)} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture
