@@ -34,9 +34,21 @@ run: setup
 	ERP_INSECURE_COOKIES=1 $(BIN)/erp serve --host 127.0.0.1 --port $(PORT) & \
 	  trap 'kill %1 2>/dev/null' EXIT INT TERM; $(BIN)/erp worker
 
+# Both databases at once (two pytest processes: the suite is CPU-bound and the machines have two cores); the
+# PostgreSQL run's output follows the SQLite run's. ERP_TEST_BACKENDS=sqlite (or postgresql) runs one only.
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ -n "$$ERP_TEST_BACKENDS" ]; then \
+	  $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	else \
+	  ERP_TEST_BACKENDS=postgresql $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) \
+	    > .pytest-postgresql.log 2>&1 & pg=$$!; \
+	  ERP_TEST_BACKENDS=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS); sqlite=$$?; \
+	  wait $$pg; postgresql=$$?; \
+	  echo "==================== PostgreSQL ===================="; cat .pytest-postgresql.log; \
+	  echo "SQLite: exit $$sqlite; PostgreSQL: exit $$postgresql"; \
+	  [ $$sqlite -eq 0 ] && [ $$postgresql -eq 0 ]; \
+	fi
 
 bench: setup
 	$(BIN)/erp bench engine
