@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from core import clock
 from core.errors import Conflict, InvalidInput, NotFound
 from erp.audit.services import changes, record
+from erp.codes import checked_code, next_code
 from erp.crm.models import (
     OPEN_STAGES,
     STAGES,
@@ -324,18 +325,11 @@ def _has_contacts(session, customer_id: int) -> bool:
 
 
 def _new_code(session) -> str:
-    last = session.scalar(select(func.max(Customer.code)).where(Customer.code.like("C-______")))
-    number = int(last[2:]) + 1 if last and last[2:].isdigit() else 1
-    return f"C-{number:06d}"
+    return next_code(session, Customer.code, "C")
 
 
 def _checked_code(session, code: str) -> str:
-    code = (code or "").strip().upper()
-    if not code:
-        raise InvalidInput("a customer code is required", {"code": ["required"]})
-    if session.scalar(select(Customer.id).where(Customer.code == code)) is not None:
-        raise Conflict(f"customer code {code} is taken")
-    return code
+    return checked_code(session, Customer.code, code, "customer")
 
 
 def _get(session, model, id_):

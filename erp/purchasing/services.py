@@ -10,10 +10,11 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from core import clock
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound
 from erp.audit.services import changes, record
 from erp.catalog.models import Product
 from erp.catalog.money import to_cents
+from erp.codes import checked_code, next_code
 from erp.crm.validation import normalise_credit_code, normalise_mobile, normalise_phone
 from erp.inventory.models import StockLevel, Warehouse
 from erp.inventory.queries import below_reorder_point
@@ -409,15 +410,8 @@ def _checked(errors: dict, field: str, check, value):
 
 
 def _new_code(session) -> str:
-    last = session.scalar(select(func.max(Supplier.code)).where(Supplier.code.like("S-______")))
-    number = int(last[2:]) + 1 if last and last[2:].isdigit() else 1
-    return f"S-{number:06d}"
+    return next_code(session, Supplier.code, "S")
 
 
 def _checked_code(session, code: str) -> str:
-    code = (code or "").strip().upper()
-    if not code:
-        raise InvalidInput("a supplier code is required", {"code": ["required"]})
-    if session.scalar(select(Supplier.id).where(Supplier.code == code)) is not None:
-        raise Conflict(f"supplier code {code} is taken")
-    return code
+    return checked_code(session, Supplier.code, code, "supplier")
