@@ -1,0 +1,486 @@
+"""The import runner (导入): an approved run's valid rows written to the business tables in batches, one
+transaction per batch, each row upserted by its legacy id. It is an entry point like a CLI command (it
+commits): a crash or kill leaves no half batch, and running it again continues with the first row not yet
+imported; importing the same data again updates and creates nothing."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, insert, select, update
+
+from core import clock
+from core.errors import Conflict, InvalidInput, NotFound
+from erp.audit.services import record as audit
+from erp.catalog import services as catalog
+from erp.catalog.models import PriceList, Product
+from erp.catalog.money import to_cents, to_decimal
+from erp.crm import services as crm
+from erp.crm.models import Contact, Customer
+from erp.crm.validation import company_name_key
+from erp.finance.services import post_entry, today
+from erp.inventory import services as inventory
+from erp.inventory.models import StockLevel, Warehouse
+from erp.migration.models import ExternalRef, MigrationRow, MigrationRun
+from erp.projects import kpis
+from erp.projects.models import Project
+from erp.purchasing import services as purchasing
+from erp.purchasing.models import Supplier
+from erp.sales import services as sales
+
+USER = "migration"
+OPENING = "3104"  # 利润分配: the other side of every opening item (期初)
+DEFAULT_PRICE_LIST = "标准价格表"
+CONTACT_FIELDS = ("title", "mobile", "email", "wechat_id")
+
+
+def run_import(database, run_id: int, *, batch_size: int = 500, progress=None,
+               stop_after_batches: int | None = None) -> dict:
+    """Import run `run_id` (approved, or importing when resumed); returns {"imported", "skipped", "batches"}.
+    `progress(done, total)` is called after each committed batch."""
+    with database.transaction() as session:
+        run = _locked_run(session, run_id)
+        if run.status == "imported":
+            return {"imported": 0, "skipped": run.errors, "batches": 0}
+        if run.status not in ("approved", "importing"):
+            raise Conflict(f"migration run {run_id} is {run.status}: only an approved run is imported")
+        run.status, run.error = "importing", None
+        total = run.ok + run.warnings
+        skipped = run.errors
+    entity, number = _entity_and_last_batch(database, run_id)
+    size = 10**9 if entity == "opening_balances" else max(int(batch_size), 1)
+    imported = batches = 0
+    while stop_after_batches is None or batches < stop_after_batches:
+        try:
+            with database.transaction() as session:
+                done = _import_batch(session, _locked_run(session, run_id), size, number + batches + 1)
+        except (InvalidInput, NotFound, Conflict) as exc:
+            _fail(database, run_id, exc)
+            raise
+        if done is None:
+            break
+        imported, batches = imported + done[0], batches + 1
+        if progress is not None:
+            progress(done[1], total)
+    else:  # stopped by stop_after_batches (a test's crash): the run stays "importing"
+        return {"imported": imported, "skipped": skipped, "batches": batches}
+    with database.transaction() as session:
+        _finish(session, _locked_run(session, run_id))
+    return {"imported": imported, "skipped": skipped, "batches": batches}
+
+
+def _entity_and_last_batch(database, run_id: int) -> tuple[str, int]:
+    with database.transaction(readonly=True) as session:
+        entity = session.scalar(select(MigrationRun.entity).where(MigrationRun.id == run_id))
+        last = session.scalar(select(func.max(MigrationRow.batch)).where(MigrationRow.run_id == run_id))
+        return entity, last or 0
+
+
+def _locked_run(session, run_id: int) -> MigrationRun:
+    run = session.scalar(select(MigrationRun).where(MigrationRun.id == run_id).with_for_update())
+    if run is None:
+        raise NotFound(f"no migration run {run_id}")
+    return run
+
+
+def _import_batch(session, run: MigrationRun, size: int, number: int) -> tuple[int, int] | None:
+    """Import the next rows of `run`; (rows imported, rows of the run imported so far) or None when done."""
+    if run.status != "importing":
+        raise Conflict(f"migration run {run.id} is {run.status}, no longer importing")
+    rows = _next_rows(session, run, size)
+    if not rows:
+        return None
+    targets = WRITERS[run.entity](session, run, rows)
+    session.execute(update(MigrationRow), [{"id": row.id, "imported": True, "target_id": targets[row.id],
+                                            "batch": number} for row in rows])
+    run.imported += len(rows)
+    return len(rows), run.imported
+
+
+def _next_rows(session, run: MigrationRun, size: int) -> list[MigrationRow]:
+    query = (select(MigrationRow).where(MigrationRow.run_id == run.id, MigrationRow.imported.is_(False),
+                                        MigrationRow.status != "error").order_by(MigrationRow.id))
+    rows = list(session.scalars(query.limit(size)))
+    if run.entity != "sales_orders" or len(rows) < size:
+        return rows
+    # an order's lines never straddle two batches: take the rest of the lines of the orders begun here
+    orders = {row.values.get("order_external_id") for row in rows}
+    taken = {row.id for row in rows}
+    rest = [row for row in session.scalars(query.where(MigrationRow.id > rows[-1].id))
+            if row.values.get("order_external_id") in orders and row.id not in taken]
+    return rows + rest
+
+
+def _fail(database, run_id: int, exc: Exception) -> None:
+    with database.transaction() as session:
+        run = _locked_run(session, run_id)
+        run.status, run.error = "failed", str(exc)[:4000]
+
+
+def _finish(session, run: MigrationRun) -> None:
+    run.status, run.imported_at = "imported", clock.now()
+    rate = Decimal(run.errors * 100) / Decimal(run.total) if run.total else Decimal(0)
+    for project in session.scalars(select(Project).where(Project.status == "active").order_by(Project.id)):
+        kpis.record(session, project, "migration_error_rate", rate.quantize(Decimal("0.0001")), source="migration")
+
+
+# ---------------------------------------------------------------------- external references
+
+def refs(session, entity: str, external_ids) -> dict[str, str]:
+    """external id → target key, for those of `external_ids` already imported."""
+    ids = sorted({str(e) for e in external_ids if e not in (None, "")})
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        found.update(session.execute(select(ExternalRef.external_id, ExternalRef.target_id).where(
+            ExternalRef.entity == entity, ExternalRef.external_id.in_(ids[start:start + 900]))).all())
+    return found
+
+
+def _remember(session, run: MigrationRun, entity: str, targets: dict[str, str], known: dict[str, str]) -> None:
+    """Write the references not yet known (external id → target key); a changed key is updated."""
+    now = clock.now()
+    new = [{"entity": entity, "external_id": e, "target_id": t, "run_id": run.id, "created_at": now}
+           for e, t in targets.items() if e not in known]
+    if new:
+        session.execute(insert(ExternalRef), new)
+    for external_id, target in targets.items():
+        if external_id in known and known[external_id] != target:
+            session.execute(update(ExternalRef).where(ExternalRef.entity == entity,
+                                                      ExternalRef.external_id == external_id)
+                            .values(target_id=target, run_id=run.id))
+
+
+def resolve(session, entity: str, values) -> dict[str, str]:
+    """Each referenced value → the target key: through migration_external_ref, else the value is the key."""
+    values = {str(v) for v in values if v not in (None, "")}
+    found = refs(session, entity, values)
+    return {v: found.get(v, v) for v in values}
+
+
+def _external_id(row: MigrationRow) -> str:
+    return str(row.values["external_id"])
+
+
+def _pick(values: dict, names) -> dict:
+    return {name: values[name] for name in names if name in values}
+
+
+def _yes(value) -> bool:
+    return str(value).strip().lower() in ("yes", "y", "true", "1", "是") if value is not None else False
+
+
+def _day(value) -> date | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+# ---------------------------------------------------------------------- master data
+
+def _customer_fields(values: dict) -> dict:
+    fields = _pick(values, crm.CUSTOMER_FIELDS)
+    if isinstance(fields.get("tags"), str):
+        fields["tags"] = [t for t in fields["tags"].replace("，", ",").split(",") if t.strip()]
+    if "payment_terms_days" in fields and fields["payment_terms_days"] is not None:
+        fields["payment_terms_days"] = int(Decimal(str(fields["payment_terms_days"])))
+    # missing in the file: keep what the customer has, or the default
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def write_customers(session, run: MigrationRun, rows: list[MigrationRow]) -> dict[int, str]:
+    """Known legacy ids (or an existing customer with the same tax number) are updated through
+    crm.update_customer. New customers are checked by crm's own rules and created together: create_customer
+    compares each new name with every customer on file, which validation has done for the run already and
+    which would make a large import quadratic."""
+    known = refs(session, "customers", (_external_id(r) for r in rows))
+    by_code = {c.code: c for c in _in(session, Customer, Customer.code, known.values())}
+    taxes = [r.values.get("tax_number") for r in rows if _external_id(r) not in known]
+    by_tax = {c.tax_number: c for c in _in(session, Customer, Customer.tax_number, taxes)}
+    targets, created, result = {}, [], {}
+    number = _last_customer_number(session)
+    for row in rows:
+        external_id, fields = _external_id(row), _customer_fields(row.values)
+        existing = by_code.get(known.get(external_id)) or by_tax.get(fields.get("tax_number"))
+        if existing is not None:
+            crm.update_customer(session, existing.id, by=USER, **fields)
+        else:
+            existing = _new_customer(fields, row.values.get("code"), number + len(created) + 1, by_code)
+            created.append(existing)
+            if existing.tax_number:
+                by_tax[existing.tax_number] = existing
+        by_code[existing.code] = existing
+        targets[external_id] = result[row.id] = existing.code
+    if created:
+        session.add_all(created)
+        session.flush()
+        audit(session, "migration.customers_created", actor=USER, target_type="migration_run", target_id=run.id,
+              after={"codes": [c.code for c in created]})
+    _remember(session, run, "customers", targets, known)
+    return result
+
+
+def _new_customer(fields: dict, code, number: int, by_code: dict) -> Customer:
+    values = crm._customer_values({"name_zh": fields.pop("name_zh", None), **fields})
+    code = str(code).strip().upper() if code else f"C-{number:06d}"
+    if code in by_code:
+        raise Conflict(f"customer code {code} is taken")
+    defaults = {"tier": "C", "credit_limit": Decimal("0.00"), "payment_terms_days": 30, "tags": [], "active": True}
+    customer = Customer(code=code, created_at=clock.now(), created_by=USER, **{**defaults, **values})
+    customer.name_key = company_name_key(customer.name_zh)
+    return customer
+
+
+def _last_customer_number(session) -> int:
+    """The highest C-000123 number (through the code's index; crm's LIKE query reads every customer)."""
+    codes = session.scalars(select(Customer.code).where(Customer.code.between("C-000000", "C-999999"))
+                            .order_by(Customer.code.desc()).limit(20))
+    return max((int(c[2:]) for c in codes if len(c) == 8 and c[2:].isdigit()), default=0)
+
+
+def _in(session, model, column, keys) -> list:
+    keys = sorted({k for k in keys if k})
+    return [row for start in range(0, len(keys), 900)
+            for row in session.scalars(select(model).where(column.in_(keys[start:start + 900])))]
+
+
+def write_contacts(session, run: MigrationRun, rows: list[MigrationRow]) -> dict[int, str]:
+    known = refs(session, "contacts", (_external_id(r) for r in rows))
+    customers = resolve(session, "customers", (r.values.get("customer") for r in rows))
+    ids = dict(session.execute(select(Customer.code, Customer.id)
+                               .where(Customer.code.in_(set(customers.values())))).all())
+    targets, result = {}, {}
+    for row in rows:
+        values, external_id = row.values, _external_id(row)
+        customer_id = ids.get(customers.get(str(values.get("customer"))))
+        if customer_id is None:
+            raise NotFound(f"row {row.row_no}: no customer {values.get('customer')}")
+        contact = session.get(Contact, int(known[external_id])) if external_id in known else None
+        if contact is None:
+            contact = crm.add_contact(session, customer_id, contact_name=values.get("contact_name"),
+                                      is_primary=_yes(values.get("is_primary")), **_pick(values, CONTACT_FIELDS))
+        else:
+            contact.customer_id, contact.contact_name = customer_id, values.get("contact_name") or contact.contact_name
+            for name, value in _pick(values, CONTACT_FIELDS).items():
+                if value is not None:
+                    setattr(contact, name, value)
+        targets[external_id] = result[row.id] = str(contact.id)
+    session.flush()
+    _remember(session, run, "contacts", targets, known)
+    return result
+
+
+def write_products(session, run: MigrationRun, rows: list[MigrationRow]) -> dict[int, str]:
+    known = refs(session, "products", (_external_id(r) for r in rows))
+    skus = {r.id: known.get(_external_id(r)) or str(r.values.get("sku")).strip() for r in rows}
+    existing = {p.sku for p in _in(session, Product, Product.sku, skus.values())}
+    price_list = _default_price_list(session)
+    targets, result = {}, {}
+    for row in rows:
+        values, sku = row.values, skus[row.id]
+        fields = {k: v for k, v in _pick(values, catalog.PRODUCT_FIELDS).items() if v is not None}
+        if "stocked" in fields:
+            fields["stocked"] = _yes(fields["stocked"])
+        if sku in existing:
+            catalog.update_product(session, sku, **fields)
+        else:
+            fields.setdefault("name_en", fields.get("name_zh"))
+            fields.setdefault("unit_en", fields.get("unit"))
+            catalog.create_product(session, sku=sku, **fields)
+            existing.add(sku)
+        price = values.get("list_price")
+        if price not in (None, ""):
+            catalog.set_price(session, price_list, sku, price)
+        targets[_external_id(row)] = result[row.id] = sku
+    _remember(session, run, "products", targets, known)
+    return result
+
+
+def _default_price_list(session) -> str:
+    name = session.scalar(select(PriceList.name).where(PriceList.is_default.is_(True)))
+    if name is None:
+        name = catalog.create_price_list(session, name=DEFAULT_PRICE_LIST, is_default=True).name
+    return name
+
+
+def write_suppliers(session, run: MigrationRun, rows: list[MigrationRow]) -> dict[int, str]:
+    known = refs(session, "suppliers", (_external_id(r) for r in rows))
+    by_code = {s.code: s for s in _in(session, Supplier, Supplier.code, known.values())}
+    taxes = [r.values.get("tax_number") for r in rows if _external_id(r) not in known]
+    by_tax = {s.tax_number: s for s in _in(session, Supplier, Supplier.tax_number, taxes)}
+    targets, result = {}, {}
+    for row in rows:
+        fields = {k: v for k, v in _pick(row.values, purchasing.SUPPLIER_FIELDS).items() if v is not None}
+        if "qualified_until" in fields:
+            fields["qualified_until"] = _day(fields["qualified_until"])
+        if "payment_terms_days" in fields:
+            fields["payment_terms_days"] = int(Decimal(str(fields["payment_terms_days"])))
+        supplier = by_code.get(known.get(_external_id(row))) or by_tax.get(fields.get("tax_number"))
+        if supplier is not None:
+            purchasing.update_supplier(session, supplier, by=USER, **fields)
+        else:
+            code = str(row.values["code"]).strip().upper() if row.values.get("code") else None
+            supplier = purchasing.create_supplier(session, by=USER, code=code, **fields)
+            if row.values.get("contact_name"):
+                purchasing.add_supplier_contact(session, supplier.id, contact_name=row.values["contact_name"],
+                                                mobile=row.values.get("mobile"), email=row.values.get("email"),
+                                                is_primary=True)
+            if supplier.tax_number:
+                by_tax[supplier.tax_number] = supplier
+        by_code[supplier.code] = supplier
+        targets[_external_id(row)] = result[row.id] = supplier.code
+    _remember(session, run, "suppliers", targets, known)
+    return result
+
+
+# ---------------------------------------------------------------------- stock and documents
+
+def write_stock(session, run: MigrationRun, rows: list[MigrationRow]) -> dict[int, str]:
+    """On hand becomes the migrated quantity (a receipt at the given unit cost, or a count adjustment); the
+    change of stock value is posted once per batch: Dr 1405 库存商品 / Cr 3104 (期初)."""
+    known = refs(session, "stock", (_external_id(r) for r in rows))
+    skus = resolve(session, "products", (r.values.get("sku") for r in rows))
+    default_warehouse = session.scalar(select(Warehouse.code).order_by(Warehouse.id).limit(1))
+    targets, result, value = {}, {}, Decimal(0)
+    for row in rows:
+        sku, place = skus[str(row.values.get("sku"))], row.values.get("warehouse") or default_warehouse
+        before = _level_value(session, sku, place)
+        quantity = to_decimal(row.values.get("quantity") or 0, 3)
+        on_hand = before[0]
+        if quantity > on_hand:
+            inventory.receive(session, sku, place, quantity - on_hand, unit_cost=row.values.get("unit_cost"),
+                              reference=("migration_run", run.id), by=USER, note="期初库存 数据迁移")
+        elif quantity < on_hand:
+            inventory.adjust(session, sku, place, quantity, "期初库存 数据迁移", by=USER)
+        value += _level_value(session, sku, place)[1] - before[1]
+        targets[_external_id(row)] = result[row.id] = f"{sku}@{place}"
+    if value:
+        _post_opening(session, today(), [{"account": "1405", "debit": value}], "debit", value,
+                      f"期初库存 数据迁移 #{run.id}", run)
+    _remember(session, run, "stock", targets, known)
+    return result
+
+
+def _level_value(session, sku: str, warehouse: str) -> tuple[Decimal, Decimal]:
+    level = session.execute(select(StockLevel.on_hand, StockLevel.average_cost)
+                            .join(Product, Product.id == StockLevel.product_id)
+                            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+                            .where(Product.sku == sku, Warehouse.code == warehouse)).first()
+    if level is None:
+        return Decimal(0), Decimal("0.00")
+    return level.on_hand, to_cents(level.on_hand * level.average_cost)
+
+
+def write_sales_orders(session, run: MigrationRun, rows: list[MigrationRow]) -> dict[int, str]:
+    """One open sales order per legacy order number (its rows are the lines), created by sales.create_order;
+    an order imported before is left as it is."""
+    orders: dict[str, list[MigrationRow]] = defaultdict(list)
+    for row in rows:
+        orders[str(row.values.get("order_external_id") or row.values["external_id"])].append(row)
+    known = refs(session, "sales_orders", orders)
+    customers = resolve(session, "customers", (r.values.get("customer") for r in rows))
+    skus = resolve(session, "products", (r.values.get("sku") for r in rows))
+    targets, result = {}, {}
+    for external_id, lines in orders.items():
+        number = known.get(external_id)
+        if number is None:
+            first = lines[0].values
+            order = sales.create_order(
+                session, customer=customers[str(first.get("customer"))], by=USER,
+                order_date=_day(first.get("order_date")), sales_rep=first.get("sales_rep") or None,
+                lines=[{"sku": skus[str(r.values.get("sku"))], "quantity": r.values.get("quantity"),
+                        "unit_price": r.values.get("unit_price"),
+                        "discount_percent": r.values.get("discount_percent") or "0"} for r in lines])
+            number = order.number
+        targets[external_id] = number
+        result.update({r.id: number for r in lines})
+    _remember(session, run, "sales_orders", targets, known)
+    return result
+
+
+def write_receivables(session, run, rows):
+    return _open_items(session, run, rows, "receivables", "customer", "1122")
+
+
+def write_payables(session, run, rows):
+    return _open_items(session, run, rows, "payables", "supplier", "2202")
+
+
+def _open_items(session, run: MigrationRun, rows: list[MigrationRow], entity: str, partner: str,
+                account: str) -> dict[int, str]:
+    """Open items not yet posted, one entry per batch and document date: each item a partner line with its
+    due date on 1122 (debit) or 2202 (credit), against 3104 期初; an item posted before is left as it is."""
+    known = refs(session, entity, (_external_id(r) for r in rows))
+    partners = resolve(session, f"{partner}s", (r.values.get(partner) for r in rows))
+    result = {r.id: known[_external_id(r)] for r in rows if _external_id(r) in known}
+    by_date: dict[date, list[MigrationRow]] = defaultdict(list)
+    for row in rows:
+        if _external_id(row) not in known:
+            by_date[_day(row.values.get("document_date")) or today()].append(row)
+    side = "debit" if account == "1122" else "credit"
+    targets = {}
+    for day, items in sorted(by_date.items()):
+        lines = [_partner_line(account, side, row, partner, partners[str(row.values.get(partner))])
+                 for row in items]
+        total = sum((to_decimal(row.values.get("amount") or 0, 2) for row in items), Decimal(0))
+        entry = _post_opening(session, day, lines, side, total,
+                              f"期初{'应收' if side == 'debit' else '应付'}账款 数据迁移 #{run.id}", run)
+        targets.update({_external_id(r): entry.number for r in items})
+        result.update({r.id: entry.number for r in items})
+    _remember(session, run, entity, targets, known)
+    return result
+
+
+def _partner_line(account: str, side: str, row: MigrationRow, partner_type: str, partner_code: str) -> dict:
+    values = row.values
+    text = " ".join(str(v) for v in (values.get("document_no"), values.get("description")) if v)
+    return {"account": account, side: to_decimal(values.get("amount") or 0, 2), "partner_type": partner_type,
+            "partner_code": partner_code, "due_date": _day(values.get("due_date")),
+            "description": text or "期初 数据迁移"}
+
+
+def _post_opening(session, day: date, lines: list[dict], side: str, total: Decimal, description: str,
+                  run: MigrationRun):
+    """`lines` on `side` (a negative amount moves to the other side) against 3104 期初 for `total`."""
+    other = "credit" if side == "debit" else "debit"
+    for line in lines:
+        if line[side] < 0:
+            line[other] = -line.pop(side)
+    lines.append({"account": OPENING, other: total} if total >= 0 else {"account": OPENING, side: -total})
+    return post_entry(session, date=day, lines=lines, description=description, user=USER,
+                      source=("migration_run", run.id))
+
+
+def write_opening_balances(session, run: MigrationRun, rows: list[MigrationRow]) -> dict[int, str]:
+    """All of a run's balances as one journal entry; an unbalanced set is refused as a whole."""
+    known = refs(session, "opening_balances", (_external_id(r) for r in rows))
+    result = {r.id: known[_external_id(r)] for r in rows if _external_id(r) in known}
+    new = [r for r in rows if _external_id(r) not in known]
+    if not new:
+        return result
+    lines = []
+    for row in new:
+        values = row.values
+        line = {"account": str(values.get("account")).strip(),
+                "debit": to_decimal(values.get("debit") or 0, 2), "credit": to_decimal(values.get("credit") or 0, 2),
+                "description": values.get("description") or "期初余额 数据迁移"}
+        if values.get("partner_code"):
+            line.update(partner_type=values.get("partner_type"), partner_code=values["partner_code"],
+                        due_date=_day(values.get("due_date")))
+        lines.append(line)
+    debit, credit = sum(line["debit"] for line in lines), sum(line["credit"] for line in lines)
+    if debit != credit:
+        raise InvalidInput(f"the opening balances do not balance: debits {debit}, credits {credit}",
+                           {"lines": [f"debits {debit} and credits {credit} differ by {debit - credit}"]})
+    when = _day(new[0].values.get("date"))
+    entry = post_entry(session, date=when or today(), lines=lines, description=f"期初余额 数据迁移 #{run.id}",
+                       user=USER, source=("migration_run", run.id))
+    result.update({r.id: entry.number for r in new})
+    _remember(session, run, "opening_balances", {_external_id(r): entry.number for r in new}, known)
+    return result
+
+
+WRITERS = {"customers": write_customers, "contacts": write_contacts, "products": write_products,
+           "suppliers": write_suppliers, "stock": write_stock, "sales_orders": write_sales_orders,
+           "receivables": write_receivables, "payables": write_payables,
+           "opening_balances": write_opening_balances}

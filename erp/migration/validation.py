@@ -1,0 +1,250 @@
+"""Validation (数据验证) of mapped rows before anything is imported: required fields, formats, choices,
+references, duplicates inside the file and against existing records. Errors block a row; warnings do not."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date
+from difflib import SequenceMatcher
+
+from sqlalchemy import select
+
+from erp.catalog.money import to_decimal
+from erp.crm.validation import (
+    SIMILAR_NAME_RATIO,
+    company_name_key,
+    normalise_credit_code,
+    normalise_mobile,
+    normalise_phone,
+)
+from erp.migration.entities import Entity, Field, entity
+from erp.migration.mapping import References, is_email
+from erp.migration.models import ExternalRef
+
+#: above this many name comparisons only identical names are reported (similar ones cost quadratic time)
+MAX_NAME_COMPARISONS = 4_000_000
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def reason(field: str, message: str, level: str = "error") -> dict:
+    return {"field": field, "message": message, "level": level}
+
+
+def status_of(reasons: list[dict]) -> str:
+    levels = {r.get("level", "error") for r in reasons}
+    return "error" if "error" in levels else "warning" if "warning" in levels else "ok"
+
+
+def validate_rows(session, entity_key: str, rows: list[tuple[int, dict]], *, references: References | None = None
+                  ) -> list[tuple[str, list[dict]]]:
+    """(status, reasons) for every (row_no, values) in order: "ok", "warning" (imports) or "error" (does not)."""
+    spec = entity(entity_key)
+    references = references or References(session, pending_references(session, entity_key))
+    found = [_row_reasons(spec, values, references) for _, values in rows]
+    _duplicates_in_file(spec, rows, found)
+    _against_existing(session, spec, rows, found)
+    return [(status_of(reasons), reasons) for reasons in found]
+
+
+# -- one row ---------------------------------------------------------------------------------------------------
+
+
+def _row_reasons(spec: Entity, values: dict, references: References) -> list[dict]:
+    reasons = []
+    for f in spec.fields:
+        value = values.get(f.name)
+        if value is None or value == "":
+            if f.required:
+                reasons.append(reason(f.name, "required"))
+            continue
+        message = _format_problem(f, value)
+        if message is None and f.kind == "ref":
+            message, level = _reference_problem(f, str(value), references)
+            if message:
+                reasons.append(reason(f.name, message, level))
+            continue
+        if message:
+            reasons.append(reason(f.name, message))
+    reasons.extend(_entity_rules(spec, values))
+    return reasons
+
+
+def _format_problem(f: Field, value) -> str | None:
+    text = str(value)
+    try:
+        if f.kind == "int":
+            if not isinstance(value, int) or isinstance(value, bool):
+                return f"{text!r} is not a whole number"
+            if f.name == "payment_terms_days" and not 0 <= value <= 365:
+                return "a whole number of days from 0 to 365"
+        elif f.kind == "money":
+            if to_decimal(text, 2) < 0:
+                return "an amount cannot be negative"
+        elif f.kind == "decimal":
+            number = to_decimal(text, 3)
+            if f.positive and number <= 0:
+                return "must be more than zero"
+        elif f.kind == "date":
+            if not _ISO_DATE.fullmatch(text):
+                return f"{text!r} is not a date (YYYY-MM-DD)"
+            date.fromisoformat(text)
+        elif f.kind == "phone":
+            normalise_phone(text)
+        elif f.kind == "mobile":
+            normalise_mobile(text)
+        elif f.kind == "email" and not is_email(text):
+            return f"{text!r} is not an email address"
+        elif f.kind == "credit_code":
+            normalise_credit_code(text)
+        elif f.kind == "choice" and text not in (f.choices or ()):
+            return f"{text!r} is not one of {', '.join(f.choices or ())}"
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _reference_problem(f: Field, value: str, references: References) -> tuple[str | None, str]:
+    if references.target(f.ref, value) is not None:
+        return None, "ok"
+    if value in references.pending.get(f.ref, ()):
+        return f"{value} is staged in another {f.ref} upload but not imported yet: import that first", "warning"
+    return f"unknown {f.ref} {value!r}: neither imported nor an existing key", "error"
+
+
+def _entity_rules(spec: Entity, values: dict) -> list[dict]:
+    reasons = []
+    if spec.key == "opening_balances":
+        debit, credit = (_amount(values.get(k)) for k in ("debit", "credit"))
+        if (debit or 0) and (credit or 0) or not (debit or credit):
+            reasons.append(reason("debit", "give either a debit or a credit amount (not both, not none)"))
+        if bool(values.get("partner_type")) != bool(values.get("partner_code")):
+            reasons.append(reason("partner_code", "a partner needs both its type and its code"))
+    if spec.key in ("receivables", "payables"):
+        issued, due = values.get("document_date"), values.get("due_date")
+        if issued and due and _ISO_DATE.fullmatch(str(issued)) and _ISO_DATE.fullmatch(str(due)) and due < issued:
+            reasons.append(reason("due_date", "due before the document date", "warning"))
+        if _amount(values.get("amount")) == 0:
+            reasons.append(reason("amount", "an open item of zero", "warning"))
+    return reasons
+
+
+def _amount(value):
+    try:
+        return to_decimal(str(value), 2) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+# -- duplicates --------------------------------------------------------------------------------------------------
+
+
+def _duplicates_in_file(spec: Entity, rows: list[tuple[int, dict]], found: list[list[dict]]) -> None:
+    first: dict[tuple[str, str], int] = {}
+    for i, (row_no, values) in enumerate(rows):
+        for name, level in (("external_id", "error"), ("tax_number", "warning"), ("phone", "warning"),
+                            ("mobile", "warning")):
+            value = values.get(name)
+            if name not in spec.field_names or value in (None, ""):
+                continue
+            key = (name, re.sub(r"\D", "", str(value)) if name in ("phone", "mobile") else str(value))
+            if key in first:
+                found[i].append(reason(name, f"{value} repeats row {first[key]}", level))
+            else:
+                first[key] = row_no
+    if spec.key == "sales_orders":
+        _order_customers_agree(rows, found)
+    if "name_zh" in spec.field_names and spec.key in ("customers", "suppliers"):
+        named = [(row_no, company_name_key(str(v.get("name_zh") or ""))) for row_no, v in rows]
+        for i, row_no in _similar_to_earlier(named):
+            found[i].append(reason("name_zh", f"a similar name is on row {row_no}", "warning"))
+
+
+def _order_customers_agree(rows: list[tuple[int, dict]], found: list[list[dict]]) -> None:
+    customer_of: dict[str, tuple[int, str]] = {}
+    for i, (_row_no, values) in enumerate(rows):
+        order, customer = values.get("order_external_id"), values.get("customer")
+        if not order or not customer:
+            continue
+        seen = customer_of.setdefault(str(order), (_row_no, str(customer)))
+        if seen[1] != str(customer):
+            found[i].append(reason("customer", f"order {order} has customer {seen[1]} on row {seen[0]}"))
+
+
+def _similar_to_earlier(named: list[tuple[int, str]]):
+    """(index, row number of the earlier similar name) for every later name like an earlier one."""
+    by_key: dict[str, int] = {}
+    fuzzy = len(named) ** 2 <= MAX_NAME_COMPARISONS
+    earlier: list[tuple[int, str]] = []
+    for i, (row_no, key) in enumerate(named):
+        if not key:
+            continue
+        if key in by_key:
+            yield i, by_key[key]
+        elif fuzzy:
+            hit = next((r for r, k in earlier if _alike(key, k)), None)
+            if hit is not None:
+                yield i, hit
+        by_key.setdefault(key, row_no)
+        earlier.append((row_no, key))
+
+
+def _alike(a: str, b: str) -> bool:
+    matcher = SequenceMatcher(None, a, b)
+    return matcher.real_quick_ratio() >= SIMILAR_NAME_RATIO and matcher.quick_ratio() >= SIMILAR_NAME_RATIO \
+        and matcher.ratio() >= SIMILAR_NAME_RATIO
+
+
+def _against_existing(session, spec: Entity, rows: list[tuple[int, dict]], found: list[list[dict]]) -> None:
+    model = _partner_model(spec.key)
+    if model is None or not rows:
+        return
+    existing = session.execute(select(model.code, model.name_zh, model.tax_number, model.phone)).all()
+    if not existing:
+        return
+    mine = dict(session.execute(select(ExternalRef.external_id, ExternalRef.target_id)
+                                .where(ExternalRef.entity == spec.key)).all())
+    by_tax = {r.tax_number: r.code for r in existing if r.tax_number}
+    by_phone = {re.sub(r"\D", "", r.phone): r.code for r in existing if r.phone}
+    keys = [(company_name_key(r.name_zh), r.code) for r in existing]
+    fuzzy = len(rows) * len(keys) <= MAX_NAME_COMPARISONS
+    for i, (_row_no, values) in enumerate(rows):
+        updates = mine.get(str(values.get("external_id")))
+        code = by_tax.get(values.get("tax_number"))
+        if code is not None:
+            found[i].append(reason("tax_number", f"will update {code}" if code == updates else
+                                   f"the same tax number already exists as {code}", "warning"))
+            continue
+        phone = re.sub(r"\D", "", str(values.get("phone") or ""))
+        if phone and by_phone.get(phone) not in (None, updates):
+            found[i].append(reason("phone", f"the same phone already exists as {by_phone[phone]}", "warning"))
+        key = company_name_key(str(values.get("name_zh") or ""))
+        similar = next((c for k, c in keys if c != updates and k and key and (k == key or fuzzy and _alike(key, k))),
+                       None)
+        if similar is not None:
+            found[i].append(reason("name_zh", f"a similar name already exists as {similar}", "warning"))
+
+
+def _partner_model(entity_key: str):
+    from erp.crm.models import Customer
+    from erp.purchasing.models import Supplier
+
+    return {"customers": Customer, "suppliers": Supplier}.get(entity_key)
+
+
+def pending_references(session, entity_key: str) -> dict[str, set[str]]:
+    """The legacy ids staged (validated or approved, not in error) for the entities `entity_key` refers to."""
+    from erp.migration.models import MigrationRow, MigrationRun
+
+    wanted = {f.ref for f in entity(entity_key).fields if f.kind == "ref"}
+    pending: dict[str, set[str]] = defaultdict(set)
+    if not wanted:
+        return pending
+    rows = session.execute(select(MigrationRun.entity, MigrationRow.values)
+                           .join(MigrationRun, MigrationRow.run_id == MigrationRun.id)
+                           .where(MigrationRun.entity.in_(wanted),
+                                  MigrationRun.status.in_(("validated", "approved", "importing")),
+                                  MigrationRow.status != "error", MigrationRow.imported.is_(False)))
+    for ref_entity, values in rows:
+        if values.get("external_id"):
+            pending[ref_entity].add(str(values["external_id"]))
+    return pending
