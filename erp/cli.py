@@ -474,14 +474,27 @@ def bench_o2c(orders, postgres_url):
     run(orders=orders, postgres_url=postgres_url, out=click.echo)
 
 
+@bench.command("import")
+@click.option("--rows", default=100_000, show_default=True, help="legacy customer rows staged and imported")
+@click.option("--postgres-url", envvar="ERP_BENCH_POSTGRES_URL",
+              default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+def bench_import(rows, postgres_url):
+    """Data migration: customer rows staged (full validation) and imported per second, against a bulk insert."""
+    from bench.migration import run
+
+    run(rows=rows, postgres_url=postgres_url, out=click.echo)
+
+
 def _register_commands() -> None:
     from erp.calendar_cli import calendar
     from erp.escalation.cli import escalation_cli
     from erp.finance.cli import ledger_cli
     from erp.jobs.cli import jobs_cli
+    from erp.migration.cli import export_template, import_command, import_runs
     from erp.notify_cli import notifications_cli
 
-    for command in (calendar, escalation_cli, jobs_cli, ledger_cli, notifications_cli):
+    for command in (calendar, escalation_cli, jobs_cli, ledger_cli, notifications_cli, import_command, export_template,
+                    import_runs):
         main.add_command(command)
 
 

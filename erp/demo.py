@@ -30,7 +30,7 @@ PEOPLE = [
      ["employee", "manager"], None),
     ("chenjing", "陈静", "chenjing@example.cn", ["employees", "finance", "user_representatives"], ["employee"],
      "lina"),
-    ("zhaolei", "赵磊", "zhaolei@example.cn", ["employees", "process_analysts", "technical_experts",
+    ("zhaolei", "赵磊", "zhaolei@example.cn", ["employees", "process_analysts", "data_stewards", "technical_experts",
                                               "business_analysts"], ["employee", "analyst"], "liuyang"),
     ("admin", "系统管理员", "admin@example.cn", ["it"], ["administrator"], None),
     ("zhaoqiang", "赵强", "zhaoqiang@example.cn", ["employees", "sales", "user_representatives"], ["employee", "sales"],
@@ -52,6 +52,8 @@ GROUPS = {
     "general_manager": ("总经理", "General manager"),
     "finance": ("财务部", "Finance"),
     "process_analysts": ("流程分析师", "Process analysts"),
+    # data migration: review dry runs, accept warnings, sign off imports
+    "data_stewards": ("数据管理员", "Data stewards"),
     "it": ("信息部", "IT"),
     "sales": ("销售部", "Sales"),
     "warehouse": ("仓储部", "Warehouse"),

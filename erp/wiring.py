@@ -17,7 +17,8 @@ from forms import FormCatalog
 
 #: the domain modules whose tasks.py registers service-task operators (each exposes register(registry))
 OPERATOR_MODULES: list[str] = ["erp.crm.tasks", "erp.finance.tasks", "erp.identity.tasks", "erp.inventory.tasks",
-                               "erp.projects.tasks", "erp.purchasing.tasks", "erp.risks.tasks", "erp.sales.tasks"]
+                               "erp.migration.tasks", "erp.projects.tasks", "erp.purchasing.tasks", "erp.risks.tasks",
+                               "erp.sales.tasks"]
 CALENDAR_TTL_SECONDS = 300  # an administrator's calendar change reaches running processes within this time
 
 
@@ -126,6 +127,13 @@ def periodic_jobs(database):
         from erp.projects.reports import send_status_reports
 
         return send_status_reports(session, now)
+
+    @jobs.register("migration.run_imports", "* * * * *",
+                   "数据迁移导入 Import the oldest approved migration run; tell its process it is imported")
+    def migration_run_imports(session, now):
+        from erp.migration.process import import_approved
+
+        return import_approved(database, engine())  # run_import commits batch by batch in its own transactions
 
     return jobs
 

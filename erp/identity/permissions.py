@@ -60,6 +60,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "project.manage": frozenset({"manager", "administrator"}),
     # identify, assess and change risks; a risk's owner may also review their own risk (checked by the view)
     "risk.edit": frozenset({"manager", "analyst", "administrator"}),
+    # data migration (数据迁移): upload legacy files, read the dry run, submit imports, see reconciliations; the
+    # data stewards
+    "migration.run": frozenset({"analyst", "administrator", "manager"}),
 }
 
 

@@ -15,6 +15,7 @@ from webapp.views import (
               instances,
               involved,
               ledger,
+              migration,
               processes,
               projects,
               purchasing,
@@ -29,6 +30,6 @@ from webapp.views import (
 BLUEPRINTS = [auth.blueprint, inbox.blueprint, tasks.blueprint, processes.blueprint, instances.blueprint,
               admin.blueprint, files.blueprint, api.blueprint,
               crm.blueprint, stock.blueprint, ledger.blueprint, sales.blueprint,
-              purchasing.blueprint, projects.blueprint, risks.blueprint]
+              purchasing.blueprint, projects.blueprint, risks.blueprint, migration.blueprint]
 
 __all__ = ["BLUEPRINTS", "api_purchasing", "api_sales", "involved", "purchasing_requisitions", "task_actions"]
