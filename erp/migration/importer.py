@@ -95,6 +95,7 @@ def _import_batch(session, run: MigrationRun, size: int, number: int) -> tuple[i
     session.execute(update(MigrationRow), [{"id": row.id, "imported": True, "target_id": targets[row.id],
                                             "batch": number} for row in rows])
     run.imported += len(rows)
+    run.heartbeat_at = clock.now()
     return len(rows), run.imported
 
 

@@ -68,6 +68,8 @@ class MigrationRun(Base):
     created_by: Mapped[str | None] = mapped_column(String(100))
     approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     imported_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: last sign of life of the import working on it (claim, each batch): a stale one means its worker died
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     #: why the import failed
     error: Mapped[str | None] = mapped_column(Text)
 

@@ -3,9 +3,11 @@ that the periodic job `migration.run_imports` (erp.wiring) does before telling t
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
+from core import clock
 from core.errors import Conflict, ErpError
 from engine.errors import MessageNotDelivered
 from erp.migration import importer
@@ -14,6 +16,8 @@ from erp.migration.runs import find_run
 
 PROCESS = "data_migration"
 MESSAGE = "migration_imported"
+#: an import that gave no sign of life (a committed batch) for this long is taken over by the next worker
+STALE_AFTER = timedelta(minutes=10)
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +42,21 @@ def start_migration(session, engine, run, *, user: str):
 
 
 def _claim_next(database) -> int | None:
-    """The oldest approved run, claimed (status "importing") so no other worker takes it; SKIP LOCKED on
-    PostgreSQL lets a second worker pass over the one being claimed."""
+    """The oldest approved run — or one whose import stopped without a sign of life for STALE_AFTER (its
+    worker was killed: the import resumes where it stopped) — claimed (status "importing", heartbeat now) so
+    no other worker takes it; SKIP LOCKED on PostgreSQL lets a second worker pass over the one being claimed."""
+    stale = clock.now() - STALE_AFTER
     with database.transaction() as session:
-        query = (select(MigrationRun).where(MigrationRun.status == "approved")
+        abandoned = and_(MigrationRun.status == "importing",
+                         or_(MigrationRun.heartbeat_at.is_(None), MigrationRun.heartbeat_at < stale))
+        query = (select(MigrationRun).where(or_(MigrationRun.status == "approved", abandoned))
                  .order_by(MigrationRun.approved_at, MigrationRun.id).limit(1))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         run = session.scalar(query)
         if run is None:
             return None
-        run.status = "importing"
+        run.status, run.heartbeat_at = "importing", clock.now()
         return run.id
 
 

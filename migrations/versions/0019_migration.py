@@ -49,6 +49,7 @@ def upgrade() -> None:
     sa.Column('created_by', sa.String(length=100), nullable=True),
     sa.Column('approved_at', core.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('imported_at', core.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('heartbeat_at', core.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.CheckConstraint("source_kind IN ('csv', 'xlsx', 'sql')", name=op.f('ck_migration_run_source_kind_known')),
     sa.CheckConstraint("status IN ('validated', 'approved', 'importing', 'imported', 'reconciled', 'signed_off', 'failed', 'superseded')", name=op.f('ck_migration_run_status_known')),

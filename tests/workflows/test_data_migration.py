@@ -172,3 +172,22 @@ def test_a_run_is_submitted_once(engine, tx):
     run_id, _ = _submit(engine, tx, csv_bytes(customer_rows(3)))
     with pytest.raises(Conflict), tx() as session:
         start_migration(session, engine, runs.find_run(session, run_id), user="zhaolei")
+
+
+def test_an_import_whose_worker_died_is_taken_over_once_stale_and_not_before(engine, tx, database):
+    from datetime import timedelta
+
+    from erp.migration import importer
+
+    rows = customer_rows(6)
+    run_id, instance_id = _submit(engine, tx, csv_bytes(rows))
+    _complete(engine, tx, instance_id, "review", "zhangwei", {"decision": "approve"})
+    with clock.frozen(MONDAY):  # a worker claims it, commits one batch of two and is killed
+        importer.run_import(database, run_id, batch_size=2, stop_after_batches=1)
+    assert (_run(tx, run_id).status, _run(tx, run_id).imported) == ("importing", 2)
+    with clock.frozen(MONDAY + timedelta(minutes=5)):  # still fresh: it may be working
+        assert import_approved(database, engine) == {"run": None}
+    with clock.frozen(MONDAY + timedelta(minutes=11)):  # stale: the next worker resumes where it stopped
+        result = import_approved(database, engine)
+    assert result["run"] == run_id and result["imported"] == 4 and result["delivered"] == [instance_id]
+    assert _run(tx, run_id).status == "reconciled" and _customers(tx) == 6
