@@ -96,6 +96,17 @@ def engine(operators) -> Engine:
     return Engine(operators, FormCatalog(FIXTURES / "forms"), groups_of=groups_of, script_cpu_seconds=1.0)
 
 
+def process_engine(*, mail: bool = False) -> Engine:
+    """The product's engine as the worker and the web app build it (erp.wiring: the operators of bpmn/, the
+    script globals, the user directory), over forms/; with `mail` the task and outcome notifications too."""
+    from erp import wiring
+    from erp.notify import on_engine_event
+
+    return Engine(wiring.build_registry(), FormCatalog(ROOT / "forms"), groups_of=groups_of,
+                  script_globals=wiring.script_globals(), user_exists=wiring.user_exists, script_cpu_seconds=2.0,
+                  listeners=[on_engine_event] if mail else [])
+
+
 @pytest.fixture
 def product_engine():
     """An engine over the product's own forms (forms/) and operators, for tests that deploy bpmn/."""

@@ -13,16 +13,12 @@ from core.calendar import BEIJING
 from core.errors import PermissionDenied
 from engine import queries
 from engine.deploy import read_paths
-from engine.runtime import Engine
-from erp.identity.queries import groups_of
 from erp.identity.services import ensure_user
 from erp.projects.common import find_project
 from erp.projects.gates import find_change_request
 from erp.projects.process import request_change
 from erp.projects.queries import baselines, budget_by_phase_and_category
-from erp.wiring import build_registry, script_globals, user_exists
-from forms import FormCatalog
-from tests.conftest import ROOT
+from tests.conftest import ROOT, process_engine
 from tests.projects_data import project
 
 NOW = datetime(2026, 4, 6, 10, 0, tzinfo=BEIJING)
@@ -30,8 +26,7 @@ NOW = datetime(2026, 4, 6, 10, 0, tzinfo=BEIJING)
 
 @pytest.fixture
 def engine(tx):
-    engine = Engine(build_registry(), FormCatalog(ROOT / "forms"), groups_of=groups_of,
-                    script_globals=script_globals(), user_exists=user_exists)
+    engine = process_engine()
     with clock.frozen(NOW), tx() as session:
         engine.deploy(session, read_paths([ROOT / "bpmn"]))
         for username, groups in (("zhang", ["project_managers"]), ("zhangwei", ["dept_manager"]),

@@ -13,16 +13,13 @@ from core import clock
 from core.calendar import BEIJING
 from engine import queries
 from engine.deploy import read_paths
-from engine.runtime import Engine
 from erp.crm.models import Customer
-from erp.identity.queries import groups_of
 from erp.identity.services import ensure_user
 from erp.migration import runs
 from erp.migration.process import import_approved, start_migration
 from erp.migration.sources import read_csv
-from erp.wiring import build_registry, periodic_jobs, script_globals, user_exists
-from forms import FormCatalog
-from tests.conftest import ROOT
+from erp.wiring import periodic_jobs
+from tests.conftest import ROOT, process_engine
 from tests.migration_data import credit_code, csv_bytes, customer_rows, legacy_mapping
 
 MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=BEIJING)
@@ -32,8 +29,7 @@ PEOPLE = [("zhaolei", ["data_stewards"]), ("zhangwei", ["dept_manager"]), ("lina
 
 @pytest.fixture
 def engine(tx):
-    engine = Engine(build_registry(), FormCatalog(ROOT / "forms"), groups_of=groups_of,
-                    script_globals=script_globals(), user_exists=user_exists, script_cpu_seconds=2.0)
+    engine = process_engine()
     with clock.frozen(MONDAY), tx() as session:
         engine.deploy(session, read_paths([ROOT / "bpmn"]))
         for username, groups in PEOPLE:

@@ -17,15 +17,11 @@ from engine import queries
 from engine.api_queries import task_data
 from engine.deploy import read_paths
 from engine.models import HumanTask
-from engine.runtime import Engine
-from erp.identity.queries import groups_of
 from erp.identity.services import ensure_user
 from erp.projects import queries as project_queries
 from erp.projects.process import start_implementation
 from erp.projects.services import find_project
-from erp.wiring import build_registry, script_globals, user_exists
-from forms import FormCatalog
-from tests.conftest import ROOT
+from tests.conftest import ROOT, process_engine
 from tests.projects_data import project
 
 DAY_ONE = datetime(2026, 3, 2, 9, 0, tzinfo=BEIJING)
@@ -40,8 +36,7 @@ WORKER = {"technical_experts": "zhaolei", "business_analysts": "chenjing", "test
 
 @pytest.fixture
 def engine(tx):
-    engine = Engine(build_registry(), FormCatalog(ROOT / "forms"), groups_of=groups_of,
-                    script_globals=script_globals(), user_exists=user_exists, script_cpu_seconds=2.0)
+    engine = process_engine()
     with clock.frozen(DAY_ONE), tx() as session:
         engine.deploy(session, read_paths([ROOT / "bpmn"]))
         for username, groups in PEOPLE:

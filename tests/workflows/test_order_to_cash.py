@@ -15,23 +15,18 @@ from core.calendar import BEIJING
 from core.errors import PermissionDenied
 from engine import queries
 from engine.deploy import read_paths
-from engine.runtime import Engine
 from erp.catalog.services import create_product, set_price
 from erp.crm.models import Activity
 from erp.crm.services import add_contact, update_customer
 from erp.finance.queries import trial_balance
-from erp.identity.queries import groups_of
 from erp.identity.services import ensure_user
 from erp.inventory.services import receive
-from erp.notify import on_engine_event
 from erp.sales import collection, discounts, payments, services
 from erp.sales.models import Delivery, Invoice, Quotation, SalesOrder
-from erp.wiring import build_registry, script_globals, user_exists
-from forms import FormCatalog
 from notifications.config import MailConfig
 from notifications.sender import send_due
 from tests import mail_server
-from tests.conftest import ROOT
+from tests.conftest import ROOT, process_engine
 from tests.sales_data import customer, shop
 
 smtp_server = mail_server.smtp_server  # the fixture, used by name
@@ -43,9 +38,7 @@ PEOPLE = [("zhaoqiang", ["sales"]), ("zhangwei", ["dept_manager", "sales_manager
 
 @pytest.fixture
 def engine(tx):
-    engine = Engine(build_registry(), FormCatalog(ROOT / "forms"), groups_of=groups_of,
-                    script_globals=script_globals(), user_exists=user_exists, script_cpu_seconds=2.0,
-                    listeners=[on_engine_event])
+    engine = process_engine(mail=True)
     with clock.frozen(MONDAY), tx() as session:
         engine.deploy(session, read_paths([ROOT / "bpmn"]))
         for username, groups in PEOPLE:

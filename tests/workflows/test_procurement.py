@@ -16,22 +16,17 @@ from core.calendar import BEIJING
 from core.errors import PermissionDenied
 from engine import queries
 from engine.deploy import read_paths
-from engine.runtime import Engine
 from erp.finance.queries import trial_balance
-from erp.identity.queries import groups_of
 from erp.identity.services import ensure_user
 from erp.inventory.queries import stock
 from erp.inventory.services import set_reorder_point
-from erp.notify import on_engine_event
 from erp.purchasing import rfqs, services
 from erp.purchasing.models import PurchaseOrder, Requisition, SupplierInvoice
 from erp.purchasing.process import raise_reorder_requisitions, start_pending_requisitions
-from erp.wiring import build_registry, script_globals, user_exists
-from forms import FormCatalog
 from notifications.config import MailConfig
 from notifications.sender import send_due
 from tests import mail_server
-from tests.conftest import ROOT
+from tests.conftest import ROOT, process_engine
 from tests.purchasing_data import goods, supplier
 
 smtp_server = mail_server.smtp_server  # the fixture, used by name
@@ -43,9 +38,7 @@ PEOPLE = [("chenjing", ["employees"]), ("wangfang", ["purchasing"]), ("zhangwei"
 
 @pytest.fixture
 def engine(tx):
-    engine = Engine(build_registry(), FormCatalog(ROOT / "forms"), groups_of=groups_of,
-                    script_globals=script_globals(), user_exists=user_exists, script_cpu_seconds=2.0,
-                    listeners=[on_engine_event])
+    engine = process_engine(mail=True)
     with clock.frozen(MONDAY), tx() as session:
         engine.deploy(session, read_paths([ROOT / "bpmn"]))
         for username, groups in PEOPLE:
