@@ -12,7 +12,7 @@ from engine.events import (
     EngineEvent,
 )
 from engine.models import ProcessDefinition, ProcessInstance
-from erp.identity.queries import members_of
+from erp.identity.queries import display_name, members_of
 from notifications.outbox import enqueue
 
 
@@ -36,7 +36,7 @@ def on_engine_event(session, event: EngineEvent) -> None:
         context = {**_instance_context(session, event), "task_id": copy.get("task_id"),
                    "task_name": copy.get("task_name"), "due_at": copy.get("due_at"),
                    "priority": copy.get("priority"), "assignee": copy.get("assignee"),
-                   "copied_by": _display_name(session, copy.get("by")), "note": copy.get("note")}
+                   "copied_by": display_name(session, copy.get("by")), "note": copy.get("note")}
         about = f"task:{copy['task_id']}" if copy.get("task_id") else f"instance:{event.instance_id}"
         for user in copy.get("to_users") or []:
             enqueue(session, "task_copied", to_user=user, context=context,
@@ -59,14 +59,6 @@ def notify_task(session, kind: str, user: str, task, extra: dict) -> None:
     level = getattr(task, "escalation_level", 0)
     enqueue(session, kind, to_user=user, context={**_task_context(session, event, fields), **extra},
             dedupe_key=f"{kind}:{task.id}:{user}:{level}")
-
-
-def _display_name(session, username: str | None) -> str | None:
-    from erp.identity.models import User
-
-    if not username:
-        return username
-    return session.scalar(select(User.display_name).where(User.username == username)) or username
 
 
 def _instance_context(session, event: EngineEvent) -> dict:

@@ -27,6 +27,13 @@ def users(session) -> list[dict]:
              "groups": sorted(by_user.get(u.id, []))} for u in rows]
 
 
+def display_name(session, username: str | None) -> str | None:
+    """A person's name as letters and pages show it (王芳); the username when unknown, None for nobody."""
+    if not username:
+        return None
+    return session.scalar(select(User.display_name).where(User.username == username)) or username
+
+
 def manager_of(session, username: str) -> str | None:
     return session.scalar(select(User.manager).where(User.username == username))
 

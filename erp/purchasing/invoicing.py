@@ -22,6 +22,7 @@ from core.errors import InvalidInput
 from erp.catalog.money import to_cents, vat_of
 from erp.finance.models import JournalEntry
 from erp.finance.services import post_entry, reverse_entry
+from erp.identity.queries import display_name
 from erp.purchasing import services
 from erp.purchasing.models import (
     GoodsReceiptLine,
@@ -31,7 +32,7 @@ from erp.purchasing.models import (
     SupplierInvoice,
     SupplierInvoiceLine,
 )
-from erp.purchasing.receiving import SYSTEM, _display_name, skus_of
+from erp.purchasing.receiving import SYSTEM, skus_of
 from erp.purchasing.services import find_order, find_supplier_invoice, primary_email
 from erp.sales import pricing
 from notifications.config import load_mail_config
@@ -268,5 +269,5 @@ def _dispute(session, invoice: SupplierInvoice, note: str | None, by: str | None
                 context={"bill": invoice.number, "bill_id": invoice.id, "supplier_number": invoice.supplier_number,
                          "supplier_name": supplier.name_zh, "order": order.number, "issue_date": invoice.issue_date,
                          "gross_total": invoice.gross_total, "reason": note, "lines": problems,
-                         "company_name": config.company_name, "buyer_name": _display_name(session, order.buyer),
+                         "company_name": config.company_name, "buyer_name": display_name(session, order.buyer),
                          "copy": False})

@@ -16,8 +16,7 @@ from core.errors import InvalidInput
 from erp.catalog.models import Product
 from erp.catalog.money import to_cents
 from erp.finance.services import post_entry
-from erp.identity.models import User
-from erp.identity.queries import members_of
+from erp.identity.queries import display_name, members_of
 from erp.inventory.models import Warehouse
 from erp.inventory.services import receive as receive_stock
 from erp.purchasing import services
@@ -154,7 +153,7 @@ def chase_supplier(session, order, level: int, *, config=None) -> dict:
                "order_date": order.order_date, "expected_date": order.expected_date,
                "days_late": max((as_of - order.expected_date).days, 0),
                "lines": [{"sku": x["sku"], "quantity": str(x["quantity"])} for x in status["outstanding_lines"]],
-               "company_name": config.company_name, "buyer_name": _display_name(session, order.buyer)}
+               "company_name": config.company_name, "buyer_name": display_name(session, order.buyer)}
     sent_to = []
     address = primary_email(session, supplier)
     if address and enqueue(session, "purchase_delivery_reminder", to_email=address, locale="zh_CN",
@@ -209,9 +208,3 @@ def _wanted(order, skus, lines) -> list[tuple[object, Decimal, Decimal]]:
             wanted.append((line, accepted, rejected))
     pricing.refuse_if(errors, "nothing was received")
     return wanted
-
-
-def _display_name(session, username: str | None) -> str | None:
-    if not username:
-        return None
-    return session.scalar(select(User.display_name).where(User.username == username)) or username

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from engine.operators import OperatorContext
 from erp.catalog.models import Product
+from erp.identity.queries import display_name
 from erp.purchasing import invoicing, matching, orders, payments, receiving, rfqs, services
 from erp.purchasing.models import Supplier
 from erp.purchasing.receiving import skus_of
@@ -48,7 +49,7 @@ def create_rfq(ctx: OperatorContext, requisition) -> dict:
                     dedupe_key=f"purchase_rfq:{rfq.number}:{supplier.code}",
                     context={"rfq": rfq.number, "rfq_id": rfq.id, "supplier_name": supplier.name_zh,
                              "reply_by": rfq.reply_by, "lines": lines, "company_name": config.company_name,
-                             "buyer_name": receiving._display_name(ctx.session, supplier.buyer), "copy": False})
+                             "buyer_name": display_name(ctx.session, supplier.buyer), "copy": False})
     return {"rfq": rfq.number, "suppliers": [s.code for s in invited]}
 
 
@@ -74,7 +75,7 @@ def create_order(ctx: OperatorContext, requisition, supplier=None, rfq=None) -> 
                                     "unit_price": x.unit_price, "gross": x.gross} for x in order.lines],
                          "net_total": order.net_total, "vat_total": order.vat_total,
                          "gross_total": order.gross_total, "company_name": config.company_name,
-                         "buyer_name": receiving._display_name(ctx.session, order.buyer), "copy": False})
+                         "buyer_name": display_name(ctx.session, order.buyer), "copy": False})
     return {"order": order.number, "supplier": found.code, "gross_total": order.gross_total,
             "expected_date": order.expected_date.isoformat()}
 

@@ -16,7 +16,7 @@ from engine.errors import InstanceNotActive, MessageNotDelivered
 from erp.crm.models import Contact, Customer
 from erp.crm.services import log_activity
 from erp.finance.services import today
-from erp.identity.models import User
+from erp.identity.queries import display_name
 from erp.sales.fulfilment import find_invoice
 from erp.sales.models import Payment
 from erp.sales.payments import record_payment
@@ -87,7 +87,7 @@ def send_dunning(session, invoice, level: int, *, config=None) -> dict:
                "issue_date": found.issue_date, "due_date": found.due_date,
                "days_overdue": max((as_of - found.due_date).days, 0), "gross_total": found.gross_total,
                "outstanding": found.outstanding, "company_name": config.company_name,
-               "sales_rep_name": _display_name(session, customer.sales_rep)}
+               "sales_rep_name": display_name(session, customer.sales_rep)}
     sent_to = []
     address = _customer_address(session, customer.id)
     if address and enqueue(session, "sales_dunning", to_email=address, locale="zh_CN",
@@ -134,9 +134,3 @@ def _customer_address(session, customer_id: int) -> str | None:
     return session.scalar(select(Contact.email).where(Contact.customer_id == customer_id,
                                                       Contact.email.is_not(None), Contact.email != "")
                           .order_by(Contact.is_primary.desc(), Contact.id).limit(1))
-
-
-def _display_name(session, username: str | None) -> str | None:
-    if not username:
-        return None
-    return session.scalar(select(User.display_name).where(User.username == username)) or username
