@@ -98,7 +98,7 @@ def company_name_key(name: str) -> str:
     (北京京东世纪贸易有限公司 -> 京东世纪贸易)."""
     text = unicodedata.normalize("NFKC", name or "").lower()
     text = _PARENTHESISED.sub(lambda m: "" if _is_place(m.group(1)) else m.group(1), text)
-    text = "".join(c for c in text if not _is_noise(c))
+    text = text.translate(_NOISE)
     stripped = True
     while stripped:
         stripped = False
@@ -125,6 +125,18 @@ def _is_place(text: str) -> bool:
 
 def _is_noise(char: str) -> bool:
     return char.isspace() or unicodedata.category(char)[0] in ("P", "S")
+
+
+class _NoiseTable(dict):
+    """str.translate's table deleting spaces, punctuation and symbols, filled as characters are met (a name
+    key is computed for every row of a large import)."""
+
+    def __missing__(self, code: int):
+        self[code] = None if _is_noise(chr(code)) else code
+        return self[code]
+
+
+_NOISE = _NoiseTable()
 
 
 def name_similarity(a: str, b: str) -> float:

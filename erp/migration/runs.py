@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 from core import clock
 from core.errors import Conflict, InvalidInput, NotFound
 from erp.migration.entities import entity
-from erp.migration.mapping import References, apply, auto_mapping, checked_columns, find_mapping
+from erp.migration.mapping import Mapper, References, auto_mapping, checked_columns, find_mapping
 from erp.migration.models import MigrationRow, MigrationRun
 from erp.migration.sources import EXTRA_CELLS, SourceTable
 from erp.migration.validation import pending_references, status_of, validate_rows
@@ -42,7 +42,8 @@ def stage(session, entity_key: str, source: SourceTable, *, mapping: str | None 
         raise InvalidInput("no column of the file matches a field; map the columns or use the template",
                            {"columns": [f"recognised none of {', '.join(source.columns)}"]})
     references = References(session, pending_references(session, entity_key))
-    mapped = [(row_no, *apply(entity_key, columns, raw, references=references)) for row_no, raw in source.rows]
+    mapper = Mapper(entity_key, columns, references)
+    mapped = [(row_no, *mapper(raw)) for row_no, raw in source.rows]
     checked = validate_rows(session, entity_key, [(row_no, values) for row_no, values, _ in mapped],
                             references=references)
     run = MigrationRun(entity=entity_key, mapping_id=mapping_id, mapping=columns,

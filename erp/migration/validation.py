@@ -41,8 +41,9 @@ def validate_rows(session, entity_key: str, rows: list[tuple[int, dict]], *, ref
     spec = entity(entity_key)
     references = references or References(session, pending_references(session, entity_key))
     found = [_row_reasons(spec, values, references) for _, values in rows]
-    _duplicates_in_file(spec, rows, found)
-    _against_existing(session, spec, rows, found)
+    names = _name_keys(spec, rows)
+    _duplicates_in_file(spec, rows, found, names)
+    _against_existing(session, spec, rows, found, names)
     return [(status_of(reasons), reasons) for reasons in found]
 
 
@@ -138,7 +139,15 @@ def _amount(value):
 # -- duplicates --------------------------------------------------------------------------------------------------
 
 
-def _duplicates_in_file(spec: Entity, rows: list[tuple[int, dict]], found: list[list[dict]]) -> None:
+def _name_keys(spec: Entity, rows: list[tuple[int, dict]]) -> list[str] | None:
+    """Each row's company name key (customers and suppliers), computed once for both duplicate checks."""
+    if "name_zh" not in spec.field_names or spec.key not in ("customers", "suppliers"):
+        return None
+    return [company_name_key(str(values.get("name_zh") or "")) for _, values in rows]
+
+
+def _duplicates_in_file(spec: Entity, rows: list[tuple[int, dict]], found: list[list[dict]],
+                        names: list[str] | None) -> None:
     first: dict[tuple[str, str], int] = {}
     for i, (row_no, values) in enumerate(rows):
         for name, level in (("external_id", "error"), ("tax_number", "warning"), ("phone", "warning"),
@@ -153,8 +162,8 @@ def _duplicates_in_file(spec: Entity, rows: list[tuple[int, dict]], found: list[
                 first[key] = row_no
     if spec.key == "sales_orders":
         _order_customers_agree(rows, found)
-    if "name_zh" in spec.field_names and spec.key in ("customers", "suppliers"):
-        named = [(row_no, company_name_key(str(v.get("name_zh") or ""))) for row_no, v in rows]
+    if names is not None:
+        named = [(row_no, key) for (row_no, _), key in zip(rows, names, strict=True)]
         for i, row_no in _similar_to_earlier(named):
             found[i].append(reason("name_zh", f"a similar name is on row {row_no}", "warning"))
 
@@ -194,7 +203,8 @@ def _alike(a: str, b: str) -> bool:
         and matcher.ratio() >= SIMILAR_NAME_RATIO
 
 
-def _against_existing(session, spec: Entity, rows: list[tuple[int, dict]], found: list[list[dict]]) -> None:
+def _against_existing(session, spec: Entity, rows: list[tuple[int, dict]], found: list[list[dict]],
+                      names: list[str] | None) -> None:
     model = _partner_model(spec.key)
     if model is None or not rows:
         return
@@ -217,7 +227,7 @@ def _against_existing(session, spec: Entity, rows: list[tuple[int, dict]], found
         phone = re.sub(r"\D", "", str(values.get("phone") or ""))
         if phone and by_phone.get(phone) not in (None, updates):
             found[i].append(reason("phone", f"the same phone already exists as {by_phone[phone]}", "warning"))
-        key = company_name_key(str(values.get("name_zh") or ""))
+        key = names[i] if names is not None else ""
         similar = next((c for k, c in keys if c != updates and k and key and (k == key or fuzzy and _alike(key, k))),
                        None)
         if similar is not None:
