@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from difflib import SequenceMatcher
+from operator import mul
 
 #: the 31 characters of a credit code (no I, O, S, V, Z), in the order of their values 0..30
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -41,9 +42,17 @@ def normalise_credit_code(value: str | None) -> str | None:
     return code
 
 
+_CHAR_VALUES = {c: i for i, c in enumerate(CREDIT_CODE_CHARS)}
+
+
 def credit_code_check_char(first17: str) -> str:
     """The 18th character of a credit code from its first 17 (GB 32100-2015, modulus 31)."""
-    total = sum(CREDIT_CODE_CHARS.index(c) * w for c, w in zip(first17, CREDIT_CODE_WEIGHTS, strict=True))
+    if len(first17) != 17:
+        raise ValueError("a unified social credit code has 18 characters")
+    try:
+        total = sum(map(mul, map(_CHAR_VALUES.__getitem__, first17), CREDIT_CODE_WEIGHTS))
+    except KeyError as exc:
+        raise ValueError(f"{exc.args[0]!r} is never used in a unified social credit code") from None
     return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
 
 
