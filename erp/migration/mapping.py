@@ -14,6 +14,7 @@ from core import clock
 from core.errors import InvalidInput, NotFound
 from erp.crm.validation import normalise_credit_code, normalise_phone
 from erp.migration.entities import YES_NO, Field, entity
+from erp.migration.messages import say
 from erp.migration.models import ExternalRef, Mapping
 from erp.migration.sources import EXTRA_CELLS
 from erp.migration.templates import header_names, normal_header
@@ -99,7 +100,11 @@ OPS = ("trim", "upper", "lower", "title", "date", "number", "phone_cn", "map", "
 
 
 class TransformError(ValueError):
-    pass
+    """A value a transform cannot read: its message template and parameters (erp.migration.messages)."""
+
+    def __init__(self, template: str, **params):
+        self.reason = say(template, **params)
+        super().__init__(self.reason["message"])
 
 
 # -- transforms: each takes the text so far and its spec, returns the new text or raises TransformError -------
@@ -131,7 +136,7 @@ def to_date(value: str, spec: dict | None = None) -> str:
             continue
     if text.isdigit() and 20000 <= int(text) <= 80000:  # 1954..2119 as days since 1899-12-30
         return (EXCEL_EPOCH + timedelta(days=int(text))).isoformat()
-    raise TransformError(f"{value!r} is not a date (expected YYYY-MM-DD)")
+    raise TransformError("'{value}' is not a date (expected YYYY-MM-DD)", value=value)
 
 
 def to_number(value: str, spec: dict | None = None) -> str:
@@ -154,9 +159,9 @@ def to_number(value: str, spec: dict | None = None) -> str:
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise TransformError(f"{value!r} is not a number") from None
+        raise TransformError("'{value}' is not a number", value=value) from None
     if not number.is_finite():
-        raise TransformError(f"{value!r} is not a number")
+        raise TransformError("'{value}' is not a number", value=value)
     return format(-number if negative else number, "f")
 
 
@@ -165,8 +170,9 @@ def phone_cn(value: str, _spec: dict | None = None) -> str:
     digits; the +86 / 0086 prefix, spaces, dashes and brackets removed."""
     try:
         digits = normalise_phone(value)
-    except ValueError as exc:
-        raise TransformError(str(exc)) from None
+    except ValueError:
+        raise TransformError("'{value}' is not a Chinese phone number (mobile, or landline with its area code)",
+                             value=value) from None
     if digits is None:
         return ""
     if len(digits) == 11 and digits[0] == "1" or digits.startswith(("400", "800")):
@@ -181,7 +187,7 @@ def map_value(value: str, spec: dict) -> str:
     values = spec.get("values") or {}
     if isinstance(values, str):
         if values not in VALUE_MAPS:
-            raise TransformError(f"no value map named {values!r}")
+            raise TransformError("no value map named '{name}'", name=values)
         values = VALUE_MAPS[values]
     if value in values:
         return values[value]
@@ -370,11 +376,11 @@ class Mapper:
     def __call__(self, raw_row: dict) -> tuple[dict, list[dict]]:
         values, problems = {}, []
         if raw_row.get(EXTRA_CELLS):
-            problems.append({"field": "", "message": f"more cells than columns ({raw_row[EXTRA_CELLS]!r}): a "
-                                                     "delimiter inside an unquoted value?"})
+            problems.append({"field": "", **say("more cells than columns ({cells}): a delimiter inside an unquoted "
+                                                "value?", cells=raw_row[EXTRA_CELLS])})
         for name, f, source, steps, default, normal in self.plan:
             if source is not None and source not in raw_row:
-                problems.append({"field": name, "message": f"the file has no column {source!r}"})
+                problems.append({"field": name, **say("the file has no column '{column}'", column=source)})
             value = raw_row.get(source) if source is not None else None
             values[name] = self._value(f, value, steps, default, normal, problems)
         return values, problems
@@ -390,7 +396,7 @@ class Mapper:
             try:
                 text = function(text, step)
             except TransformError as exc:
-                problems.append({"field": f.name, "message": str(exc)})
+                problems.append({"field": f.name, **exc.reason})
                 return trim(text)
         if is_missing(text):
             return None
@@ -399,7 +405,7 @@ class Mapper:
 
 def _unknown(op):
     def fail(_text, _step):
-        raise TransformError(f"unknown transform {op!r}")
+        raise TransformError("unknown transform '{name}'", name=op)
     return fail
 
 

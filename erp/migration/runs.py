@@ -100,9 +100,10 @@ def report(session, run) -> dict:
             "by_field": dict(by_field.most_common()), "sample_errors": samples}
 
 
-def error_rows_csv(session, run, *, include_warnings: bool = False) -> bytes:
-    """The rows in error (and warnings if asked) with their original columns and a last column of reasons,
-    UTF-8 with BOM, to fix and upload again."""
+def error_rows_csv(session, run, *, include_warnings: bool = False, explain=None) -> bytes:
+    """The rows in error (and warnings if asked) with their original columns and a last column of reasons
+    (in English, or as `explain(reason)` words them), UTF-8 with BOM, to fix and upload again."""
+    explain = explain or (lambda r: r["message"])
     run = find_run(session, run)
     statuses = ("error", "warning") if include_warnings else ("error",)
     rows = session.execute(select(MigrationRow.raw, MigrationRow.reasons)
@@ -114,7 +115,7 @@ def error_rows_csv(session, run, *, include_warnings: bool = False) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([*columns, REASONS_COLUMN])
     for raw, reasons in rows:
-        explained = "; ".join(f"{labels.get(r['field'], r['field'] or '行 row')}: {r['message']}"
+        explained = "; ".join(f"{labels.get(r['field'], r['field'] or '行 row')}: {explain(r)}"
                               for r in reasons if r.get("level") in statuses)
         writer.writerow([*(_safe_cell(raw.get(c, "")) for c in columns), explained])
     return out.getvalue().encode("utf-8-sig")

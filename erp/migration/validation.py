@@ -19,6 +19,7 @@ from erp.crm.validation import (
 )
 from erp.migration.entities import Entity, Field, entity
 from erp.migration.mapping import References, is_email
+from erp.migration.messages import TEMPLATES, say
 from erp.migration.models import ExternalRef
 
 #: above this many name comparisons only identical names are reported (similar ones cost quadratic time)
@@ -26,8 +27,8 @@ MAX_NAME_COMPARISONS = 4_000_000
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def reason(field: str, message: str, level: str = "error") -> dict:
-    return {"field": field, "message": message, "level": level}
+def reason(field: str, template: str, level: str = "error", **params) -> dict:
+    return {"field": field, "level": level, **say(template, **params)}
 
 
 def status_of(reasons: list[dict]) -> str:
@@ -60,56 +61,70 @@ def _row_reasons(spec: Entity, values: dict, references: References) -> list[dic
             continue
         message = _format_problem(f, value)
         if message is None and f.kind == "ref":
-            message, level = _reference_problem(f, str(value), references)
-            if message:
-                reasons.append(reason(f.name, message, level))
+            found, level = _reference_problem(f, str(value), references)
+            if found:
+                reasons.append({"field": f.name, "level": level, **found})
             continue
         if message:
-            reasons.append(reason(f.name, message))
+            reasons.append({"field": f.name, "level": "error", **message})
     reasons.extend(_entity_rules(spec, values))
     return reasons
 
 
-def _format_problem(f: Field, value) -> str | None:
+def _format_problem(f: Field, value) -> dict | None:
     text = str(value)
     try:
         if f.kind == "int":
             if not isinstance(value, int) or isinstance(value, bool):
-                return f"{text!r} is not a whole number"
+                return say("'{value}' is not a whole number", value=text)
             if f.name == "payment_terms_days" and not 0 <= value <= 365:
-                return "a whole number of days from 0 to 365"
+                return say("a whole number of days from 0 to 365")
         elif f.kind == "money":
             if to_decimal(text, 2) < 0:
-                return "an amount cannot be negative"
+                return say("an amount cannot be negative")
         elif f.kind == "decimal":
             number = to_decimal(text, 3)
             if f.positive and number <= 0:
-                return "must be more than zero"
+                return say("must be more than zero")
         elif f.kind == "date":
             if not _ISO_DATE.fullmatch(text):
-                return f"{text!r} is not a date (YYYY-MM-DD)"
+                return say("'{value}' is not a date (YYYY-MM-DD)", value=text)
             date.fromisoformat(text)
         elif f.kind == "phone":
             normalise_phone(text)
         elif f.kind == "mobile":
             normalise_mobile(text)
         elif f.kind == "email" and not is_email(text):
-            return f"{text!r} is not an email address"
+            return say("'{value}' is not an email address", value=text)
         elif f.kind == "credit_code":
             normalise_credit_code(text)
         elif f.kind == "choice" and text not in (f.choices or ()):
-            return f"{text!r} is not one of {', '.join(f.choices or ())}"
+            return say("'{value}' is not one of {choices}", value=text, choices=", ".join(f.choices or ()))
     except ValueError as exc:
-        return str(exc)
+        return _value_problem(f, text, exc)
     return None
 
 
-def _reference_problem(f: Field, value: str, references: References) -> tuple[str | None, str]:
+#: what the phone checks of erp.crm say, by kind (their own text names the value in English)
+_BAD_NUMBER = {"phone": "'{value}' is not a Chinese phone number (mobile, or landline with its area code)",
+               "mobile": "'{value}' is not a mainland China mobile number"}
+
+
+def _value_problem(f: Field, text: str, exc: ValueError) -> dict:
+    if f.kind in _BAD_NUMBER:
+        return say(_BAD_NUMBER[f.kind], value=text)
+    if str(exc) in TEMPLATES:  # crm's credit-code messages, and the amount checks
+        return say(str(exc))
+    return {"message": str(exc)}
+
+
+def _reference_problem(f: Field, value: str, references: References) -> tuple[dict | None, str]:
     if references.target(f.ref, value) is not None:
         return None, "ok"
     if value in references.pending.get(f.ref, ()):
-        return f"{value} is staged in another {f.ref} upload but not imported yet: import that first", "warning"
-    return f"unknown {f.ref} {value!r}: neither imported nor an existing key", "error"
+        return say("{value} is staged in another {entity} upload but not imported yet: import that first",
+                   value=value, entity=f.ref), "warning"
+    return say("unknown {entity} '{value}': neither imported nor an existing key", value=value, entity=f.ref), "error"
 
 
 def _entity_rules(spec: Entity, values: dict) -> list[dict]:
@@ -157,7 +172,7 @@ def _duplicates_in_file(spec: Entity, rows: list[tuple[int, dict]], found: list[
                 continue
             key = (name, re.sub(r"\D", "", str(value)) if name in ("phone", "mobile") else str(value))
             if key in first:
-                found[i].append(reason(name, f"{value} repeats row {first[key]}", level))
+                found[i].append(reason(name, "{value} repeats row {row}", level, value=value, row=first[key]))
             else:
                 first[key] = row_no
     if spec.key == "sales_orders":
@@ -165,7 +180,7 @@ def _duplicates_in_file(spec: Entity, rows: list[tuple[int, dict]], found: list[
     if names is not None:
         named = [(row_no, key) for (row_no, _), key in zip(rows, names, strict=True)]
         for i, row_no in _similar_to_earlier(named):
-            found[i].append(reason("name_zh", f"a similar name is on row {row_no}", "warning"))
+            found[i].append(reason("name_zh", "a similar name is on row {row}", "warning", row=row_no))
 
 
 def _order_customers_agree(rows: list[tuple[int, dict]], found: list[list[dict]]) -> None:
@@ -176,7 +191,8 @@ def _order_customers_agree(rows: list[tuple[int, dict]], found: list[list[dict]]
             continue
         seen = customer_of.setdefault(str(order), (_row_no, str(customer)))
         if seen[1] != str(customer):
-            found[i].append(reason("customer", f"order {order} has customer {seen[1]} on row {seen[0]}"))
+            found[i].append(reason("customer", "order {order} has customer {customer} on row {row}",
+                                          order=order, customer=seen[1], row=seen[0]))
 
 
 def _similar_to_earlier(named: list[tuple[int, str]]):
@@ -221,17 +237,17 @@ def _against_existing(session, spec: Entity, rows: list[tuple[int, dict]], found
         updates = mine.get(str(values.get("external_id")))
         code = by_tax.get(values.get("tax_number"))
         if code is not None:
-            found[i].append(reason("tax_number", f"will update {code}" if code == updates else
-                                   f"the same tax number already exists as {code}", "warning"))
+            found[i].append(reason("tax_number", "will update {code}" if code == updates else
+                                   "the same tax number already exists as {code}", "warning", code=code))
             continue
         phone = re.sub(r"\D", "", str(values.get("phone") or ""))
         if phone and by_phone.get(phone) not in (None, updates):
-            found[i].append(reason("phone", f"the same phone already exists as {by_phone[phone]}", "warning"))
+            found[i].append(reason("phone", "the same phone already exists as {code}", "warning", code=by_phone[phone]))
         key = names[i] if names is not None else ""
         similar = next((c for k, c in keys if c != updates and k and key and (k == key or fuzzy and _alike(key, k))),
                        None)
         if similar is not None:
-            found[i].append(reason("name_zh", f"a similar name already exists as {similar}", "warning"))
+            found[i].append(reason("name_zh", "a similar name already exists as {code}", "warning", code=similar))
 
 
 def _partner_model(entity_key: str):

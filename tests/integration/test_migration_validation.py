@@ -136,4 +136,5 @@ def test_an_open_item_due_before_its_date_is_a_warning(tx):
     result = validated(tx, "receivables", [{"external_id": "R1", "customer": "C-9", "document_date": "2024-03-01",
                                             "due_date": "2024-02-01", "amount": "10.00"}])
     assert result == [("warning", [{"field": "due_date", "message": "due before the document date",
+                                    "template": "due before the document date", "params": {},
                                     "level": "warning"}])]

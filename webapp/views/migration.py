@@ -13,6 +13,7 @@ from sqlalchemy import select
 from core.errors import Conflict, InvalidInput, NotFound
 from erp.migration import runs
 from erp.migration.entities import ENTITIES
+from erp.migration.messages import translated
 from erp.migration.models import Mapping, MigrationRun
 from erp.migration.process import start_migration
 from erp.migration.sources import read_source
@@ -49,7 +50,12 @@ def field_labels(key: str) -> dict[str, str]:
 
 def _page(template: str, **context):
     return render_template(f"migration/{template}", status_labels=STATUS_LABELS, entity_label=entity_label,
-                           entities=list(ENTITIES), **context)
+                           entities=list(ENTITIES), reason_text=reason_text, **context)
+
+
+def reason_text(reason: dict) -> str:
+    """A validation reason in the reader's language (the templates are in parts/migration_messages.po)."""
+    return translated(reason, _)
 
 
 def _run(run_id: int) -> MigrationRun:
@@ -104,7 +110,7 @@ def run(run_id):
 def error_rows(run_id):
     found = _run(run_id)
     warnings = request.args.get("warnings") == "1"
-    data = runs.error_rows_csv(requestdb.session(), found, include_warnings=warnings)
+    data = runs.error_rows_csv(requestdb.session(), found, include_warnings=warnings, explain=reason_text)
     name = f"migration-{found.id}-{'problems' if warnings else 'errors'}.csv"
     response = send_file(BytesIO(data), mimetype="text/csv", as_attachment=True, download_name=name, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
