@@ -52,9 +52,11 @@ def _latest_run(database) -> MigrationRun:
         return session.scalars(select(MigrationRun).order_by(MigrationRun.id.desc())).first()
 
 
-@pytest.mark.parametrize("locale, words", [("zh_CN", ["试运行", "错误", "下载错误行", "使用的数据映射", "电话"]),
+@pytest.mark.parametrize("locale, words", [("zh_CN", ["试运行", "错误", "下载错误行", "使用的数据映射", "电话",
+                                                      "“12345”不是中国电话号码", "统一社会信用代码的校验位错误"]),
                                            ("en", ["Dry run", "Errors", "Download the rows in error",
-                                                   "Mapping used", "Phone"])])
+                                                   "Mapping used", "Phone", "is not a Chinese phone number",
+                                                   "the check character of the unified social credit code"])])
 def test_upload_shows_the_dry_run_report(steward, database, locale, words):
     client = steward(locale)
     assert client.get("/migration/upload").status_code == 200
@@ -78,6 +80,7 @@ def test_the_rows_in_error_download_as_csv(steward, database):
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert rows[0][-1] == "错误原因 Reasons" and len(rows) == 3
+    assert any("不是中国电话号码" in row[-1] for row in rows[1:])  # the reasons in the reader's language
 
 
 def test_an_upload_without_a_file_or_with_unknown_columns_is_refused(steward):
@@ -131,3 +134,77 @@ def test_only_data_stewards_get_in(client, make_user):
     assert client.get("/migration").status_code == 403
     assert client.get("/migration/upload").status_code == 403
     assert client.get("/migration/templates/customers/csv").status_code == 403
+
+
+def _legacy_file(rows: int = 4) -> bytes:
+    """An export whose headers are not the template's: it needs a mapping."""
+    renamed = [{"OLD_ID": r["旧系统编号"], "CUST_NAME": r["客户名称"], "USCC": r["统一社会信用代码"], "TEL": r["电话"],
+                "PROV": r["省份"], "LIMIT": "1.234,50", "KIND": "大客户" if n % 2 else "普通"}
+               for n, r in enumerate(customer_rows(rows))]
+    return csv_bytes(renamed)
+
+
+def _mapping_form(name: str) -> dict:
+    return {"entity": "customers", "name": name,
+            "source-external_id": "OLD_ID", "op-external_id-trim": "1",
+            "source-name_zh": "CUST_NAME", "op-name_zh-trim": "1",
+            "source-tax_number": "USCC", "op-tax_number-trim": "1", "op-tax_number-upper": "1",
+            "source-phone": "TEL", "op-phone-phone_cn": "1",
+            "source-province": "PROV", "op-province-trim": "1", "map-province": "provinces",
+            "source-credit_limit": "LIMIT", "op-credit_limit-number": "1", "decimal-credit_limit": ",",
+            "source-tier": "KIND", "map-tier": "custom", "mapvalues-tier": "大客户=A\n普通=C",
+            "default-payment_terms_days": "45"}
+
+
+def test_a_mapping_made_from_a_sample_file_is_saved_and_used_on_upload(steward, database):
+    from erp.migration.models import Mapping
+
+    client = steward()
+    started = client.post("/migration/mappings/new", data={"entity": "customers",
+                                                           "sample": (io.BytesIO(_legacy_file()), "old.csv")},
+                          content_type="multipart/form-data")
+    html = started.get_data(as_text=True)
+    assert started.status_code == 200 and '<option value="OLD_ID">' in html and "值映射" in html
+    saved = client.post("/migration/mappings/new", data=_mapping_form("旧ERP客户"))
+    assert saved.status_code == 302
+    with database.transaction() as session:
+        mapping = session.scalars(select(Mapping).where(Mapping.name == "旧ERP客户")).one()
+        assert mapping.columns["tier"]["transforms"] == [{"op": "map", "values": {"大客户": "A", "普通": "C"}}]
+        assert mapping.columns["credit_limit"]["transforms"] == [{"op": "number", "decimal": ","}]
+        assert mapping.columns["payment_terms_days"] == {"source": None, "transforms": [], "default": "45"}
+    edit = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "大客户=A" in edit and 'value="OLD_ID"' in edit
+    assert "旧ERP客户" in client.get("/migration/mappings").get_data(as_text=True)
+
+    assert _upload(client, _legacy_file(), mapping="旧ERP客户").status_code == 302
+    run = _latest_run(database)
+    assert (run.total, run.errors, run.mapping_id) == (4, 0, mapping.id)
+    with database.transaction() as session:
+        from erp.migration.models import MigrationRow
+
+        values = [r.values for r in session.scalars(select(MigrationRow).where(MigrationRow.run_id == run.id)
+                                                    .order_by(MigrationRow.id))]
+    assert [v["tier"] for v in values] == ["C", "A", "C", "A"]
+    assert values[0]["credit_limit"] == "1234.50" and values[0]["payment_terms_days"] == 45
+
+
+def test_a_bad_value_map_is_refused_and_the_form_kept(steward, database):
+    from erp.migration.models import Mapping
+
+    client = steward("en")
+    form = {**_mapping_form("broken"), "mapvalues-tier": "大客户 A"}
+    response = client.post("/migration/mappings/new", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Write each value as old=new." in html and 'value="OLD_ID"' in html
+    with database.transaction() as session:
+        assert session.scalars(select(Mapping)).all() == []
+
+
+def test_a_dry_runs_mapping_opens_in_the_editor(steward, database):
+    client = steward()
+    _upload(client, messy())
+    run = _latest_run(database)
+    page = client.get(f"/migration/runs/{run.id}").get_data(as_text=True)
+    assert 'id="save-run-mapping"' in page
+    editor = client.get(f"/migration/mappings/new?entity=customers&run={run.id}").get_data(as_text=True)
+    assert 'name="source-external_id" value="旧系统编号"' in editor
