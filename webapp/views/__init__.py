@@ -1,6 +1,6 @@
 """The blueprints, one per area of the app (task_actions and involved add their routes to the tasks blueprint,
 api_sales and api_purchasing their routes to the api blueprint, purchasing_requisitions its routes to the
-purchasing blueprint)."""
+purchasing blueprint, migration_mappings to the migration blueprint)."""
 from __future__ import annotations
 
 from webapp.views import (
@@ -16,6 +16,7 @@ from webapp.views import (
               involved,
               ledger,
               migration,
+              migration_mappings,
               processes,
               projects,
               purchasing,
@@ -32,4 +33,5 @@ BLUEPRINTS = [auth.blueprint, inbox.blueprint, tasks.blueprint, processes.bluepr
               crm.blueprint, stock.blueprint, ledger.blueprint, sales.blueprint,
               purchasing.blueprint, projects.blueprint, risks.blueprint, migration.blueprint]
 
-__all__ = ["BLUEPRINTS", "api_purchasing", "api_sales", "involved", "purchasing_requisitions", "task_actions"]
+__all__ = ["BLUEPRINTS", "api_purchasing", "api_sales", "involved", "migration_mappings", "purchasing_requisitions",
+           "task_actions"]
