@@ -55,12 +55,22 @@ def legacy_customers(count: int) -> SourceTable:
     for n in range(1, count + 1):
         first17 = f"9111{pick.randrange(10**4):04d}{n:09d}"
         rows.append((n + 1, {
-            "external_id": f"L{n:07d}", "name_zh": f"{fake.company_prefix()}{n}{fake.company_suffix()}",
+            "external_id": f"L{n:07d}", "name_zh": _company_name(fake, n, rows),
             "tax_number": first17 + credit_code_check_char(first17), "phone": fake.phone_number(),
             "address": fake.street_address(), "city": fake.city_name(), "province": fake.province(),
             "tier": pick.choice("ABC"), "credit_limit": f"{pick.randrange(0, 500_000)}.00",
             "payment_terms_days": str(pick.choice((0, 30, 60, 90)))}))
     return SourceTable(columns=list(COLUMNS), rows=rows, encoding="utf-8", delimiter=",", kind="csv")
+
+
+def _company_name(fake: Faker, n: int, rows: list) -> str:
+    """A name as a legacy file holds them (城市 + 字号 + 行业 + 组织形式); every 50th is a near-duplicate of the
+    one 25 rows earlier (a character changed), as legacy systems have them."""
+    if n % 50 == 0:
+        earlier = rows[-25][1]["name_zh"]
+        at = len(earlier) // 2
+        return earlier[:at] + ("新" if earlier[at] != "新" else "华") + earlier[at + 1:]
+    return f"{fake.city_name()}{fake.company_prefix()}{fake.word()}{fake.word()}{fake.company_suffix()}"
 
 
 def _measure(name: str, url: str, source: SourceTable, out) -> dict:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from datetime import date
-from difflib import SequenceMatcher
 
 from sqlalchemy import select
 
 from erp.catalog.money import to_decimal
 from erp.crm.validation import (
-    SIMILAR_NAME_RATIO,
     company_name_key,
     normalise_credit_code,
     normalise_mobile,
@@ -21,9 +19,8 @@ from erp.migration.entities import Entity, Field, entity
 from erp.migration.mapping import References, is_email
 from erp.migration.messages import TEMPLATES, say
 from erp.migration.models import ExternalRef
+from erp.migration.similar_names import SimilarNames
 
-#: above this many name comparisons only identical names are reported (similar ones cost quadratic time)
-MAX_NAME_COMPARISONS = 4_000_000
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -197,26 +194,12 @@ def _order_customers_agree(rows: list[tuple[int, dict]], found: list[list[dict]]
 
 def _similar_to_earlier(named: list[tuple[int, str]]):
     """(index, row number of the earlier similar name) for every later name like an earlier one."""
-    by_key: dict[str, int] = {}
-    fuzzy = len(named) ** 2 <= MAX_NAME_COMPARISONS
-    earlier: list[tuple[int, str]] = []
+    index = SimilarNames.over(key for _, key in named)
     for i, (row_no, key) in enumerate(named):
-        if not key:
-            continue
-        if key in by_key:
-            yield i, by_key[key]
-        elif fuzzy:
-            hit = next((r for r, k in earlier if _alike(key, k)), None)
-            if hit is not None:
-                yield i, hit
-        by_key.setdefault(key, row_no)
-        earlier.append((row_no, key))
-
-
-def _alike(a: str, b: str) -> bool:
-    matcher = SequenceMatcher(None, a, b)
-    return matcher.real_quick_ratio() >= SIMILAR_NAME_RATIO and matcher.quick_ratio() >= SIMILAR_NAME_RATIO \
-        and matcher.ratio() >= SIMILAR_NAME_RATIO
+        earlier = index.find(key)
+        if earlier is not None:
+            yield i, earlier
+        index.add(key, row_no)
 
 
 def _against_existing(session, spec: Entity, rows: list[tuple[int, dict]], found: list[list[dict]],
@@ -231,8 +214,10 @@ def _against_existing(session, spec: Entity, rows: list[tuple[int, dict]], found
                                 .where(ExternalRef.entity == spec.key)).all())
     by_tax = {r.tax_number: r.code for r in existing if r.tax_number}
     by_phone = {re.sub(r"\D", "", r.phone): r.code for r in existing if r.phone}
-    keys = [(company_name_key(r.name_zh), r.code) for r in existing]
-    fuzzy = len(rows) * len(keys) <= MAX_NAME_COMPARISONS
+    existing_keys = [(company_name_key(r.name_zh), r.code) for r in existing]
+    index = SimilarNames.over((k for k, _ in existing_keys), names or ())
+    for key, code in existing_keys:
+        index.add(key, code)
     for i, (_row_no, values) in enumerate(rows):
         updates = mine.get(str(values.get("external_id")))
         code = by_tax.get(values.get("tax_number"))
@@ -243,9 +228,7 @@ def _against_existing(session, spec: Entity, rows: list[tuple[int, dict]], found
         phone = re.sub(r"\D", "", str(values.get("phone") or ""))
         if phone and by_phone.get(phone) not in (None, updates):
             found[i].append(reason("phone", "the same phone already exists as {code}", "warning", code=by_phone[phone]))
-        key = names[i] if names is not None else ""
-        similar = next((c for k, c in keys if c != updates and k and key and (k == key or fuzzy and _alike(key, k))),
-                       None)
+        similar = index.find(names[i], unless=updates) if names is not None else None
         if similar is not None:
             found[i].append(reason("name_zh", "a similar name already exists as {code}", "warning", code=similar))
 

@@ -1,0 +1,109 @@
+"""Similar company names among many (相似名称): which earlier name (or which existing customer's or
+supplier's) is like this one, without comparing every pair — a file of 10^5 rows would be 10^10 comparisons.
+
+Names are compared by their keys (erp.crm.validation.company_name_key) with crm's own measure and threshold
+(difflib's ratio ≥ SIMILAR_NAME_RATIO). Candidates come from an index of character pairs (bigrams): two keys
+that alike share most of their bigrams, so they share at least two of the few rarest bigrams of each (the
+prefix filter of similarity joins). Only names sharing such a pair of bigrams are compared."""
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from difflib import SequenceMatcher
+from itertools import combinations
+
+from erp.crm.validation import SIMILAR_NAME_RATIO
+
+#: the share of a key's bigrams that a name this alike may lack (a changed character breaks two of them)
+_MISSABLE = 2 * (1 - SIMILAR_NAME_RATIO) + 0.1
+#: names compared with difflib per lookup at most (those sharing most bigrams with it, rarest bigrams first)
+MAX_CANDIDATES = 50
+#: names read per signature at most (the latest added: in a file, near-duplicates tend to be near each other)
+MAX_SCANNED = 200
+
+
+def bigrams(key: str) -> set[str]:
+    return {key[i:i + 2] for i in range(len(key) - 1)} if len(key) > 1 else {key}
+
+
+def alike(a: str, b: str) -> bool:
+    matcher = SequenceMatcher(None, a, b)
+    return matcher.real_quick_ratio() >= SIMILAR_NAME_RATIO and matcher.quick_ratio() >= SIMILAR_NAME_RATIO \
+        and matcher.ratio() >= SIMILAR_NAME_RATIO
+
+
+def _may_be_alike(a: str, a_chars: Counter, b: str, b_chars: Counter) -> bool:
+    """A necessary condition for alike(a, b), far cheaper than difflib: the characters the two have in common
+    (as many times as both have them) bound difflib's matches from above (its quick_ratio)."""
+    total = len(a) + len(b)
+    if 2 * min(len(a), len(b)) < SIMILAR_NAME_RATIO * total:
+        return False
+    common = sum(min(count, b_chars[c]) for c, count in a_chars.items() if c in b_chars)
+    return 2 * common >= SIMILAR_NAME_RATIO * total
+
+
+class SimilarNames:
+    """Keys added with a label (a row number, a customer code); `find(key)` gives the label of an identical
+    key, else of the first alike one added, else None. `frequencies` counts bigrams over every key that will
+    be added or looked up (rarer bigrams first)."""
+
+    def __init__(self, frequencies: Counter):
+        self.frequencies = frequencies
+        self.exact: dict[str, list] = {}
+        self.postings: dict[str, list[str]] = defaultdict(list)
+        self.chars: dict[str, Counter] = {}
+
+    @classmethod
+    def over(cls, *key_lists) -> SimilarNames:
+        counts: Counter = Counter()
+        for keys in key_lists:
+            for key in keys:
+                if key:
+                    counts.update(bigrams(key))
+        return cls(counts)
+
+    def _signatures(self, key: str) -> list[str]:
+        """The pairs among the key's rarest bigrams: two keys alike share at least two of those (the prefix
+        filter asking for two common elements), and a pair of bigrams is far more selective than one."""
+        grams = sorted(bigrams(key), key=lambda g: (self.frequencies.get(g, 0), g))
+        prefix = grams[:min(len(grams), math.floor(_MISSABLE * len(grams)) + 2)]
+        if len(prefix) < 2:
+            return prefix
+        return [f"{a}\0{b}" if a < b else f"{b}\0{a}" for a, b in combinations(prefix, 2)]
+
+    def add(self, key: str, label) -> None:
+        if not key:
+            return
+        if key in self.exact:
+            self.exact[key].append(label)
+            return
+        self.exact[key] = [label]
+        self.chars[key] = Counter(key)
+        for signature in self._signatures(key):
+            self.postings[signature].append(key)
+
+    def find(self, key: str, *, unless=None):
+        """The label of a key like `key` (not the label `unless`), or None. At most MAX_CANDIDATES names
+        sharing a rare bigram are compared, rarest bigram first, so a name costs the same in any file size."""
+        if not key:
+            return None
+        same = next((label for label in self.exact.get(key, ()) if label != unless), None)
+        if same is not None:
+            return same
+        mine = Counter(key)
+        seen, chars, checked = {key}, self.chars, 0
+        for signature in self._signatures(key):
+            for other in self.postings.get(signature, ())[-MAX_SCANNED:]:
+                if other in seen:
+                    continue
+                seen.add(other)
+                if not _may_be_alike(key, mine, other, chars[other]):
+                    continue
+                checked += 1
+                if alike(key, other):
+                    label = next((label for label in self.exact[other] if label != unless), None)
+                    if label is not None:
+                        return label
+                if checked >= MAX_CANDIDATES:
+                    return None
+        return None
