@@ -492,9 +492,10 @@ def _register_commands() -> None:
     from erp.jobs.cli import jobs_cli
     from erp.migration.cli import export_template, import_command, import_runs
     from erp.notify_cli import notifications_cli
+    from erp.operations.cli import commands as operations_commands
 
     for command in (calendar, escalation_cli, jobs_cli, ledger_cli, notifications_cli, import_command, export_template,
-                    import_runs):
+                    import_runs, *operations_commands):
         main.add_command(command)
 
 
