@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Float,
     ForeignKey,
     Index,
@@ -249,3 +250,31 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     resolved_by: Mapped[str | None] = mapped_column(String(200))
     open: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+
+
+class DiagramDraft(Base):
+    """A BPMN or DMN file being edited in the modeler: saving it affects nothing running; deploying it makes a
+    new version of the processes it belongs to and deletes the draft."""
+
+    __tablename__ = "diagram_draft"
+    __table_args__ = (CheckConstraint("kind IN ('bpmn', 'dmn')", name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: e.g. "bpmn/order_to_cash/order_to_cash.bpmn" when opened from a version, the upload's name when imported
+    file_name: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(10))
+    #: the BPMN process id (the first executable process) or the DMN decision id the file defines
+    process_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    #: the deployed version the draft was opened from (None for a new or imported file)
+    base_definition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("process_definition.id", ondelete="SET NULL"), index=True)
+    #: the XML exactly as the modeler saved it: other modelers' extensions and the diagram layout included
+    source: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: optimistic lock: a save names the version it edited; a stale one is refused (HTTP 409)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}

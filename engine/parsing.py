@@ -2,6 +2,8 @@
 SpiffWorkflow leaves to us (every expression compiled in the sandbox, forms, operators, call activities).
 
 Every problem becomes a DeployProblem naming the file, the element id and, where the XML has it, the line.
+A diagram from another modeler is explained element by element (explain_unexecutable) before SpiffWorkflow,
+which stops at the first element it cannot build, gets to see it.
 """
 from __future__ import annotations
 
@@ -77,13 +79,20 @@ def safe_parse(data: bytes, filename: str):
     if _DOCTYPE.search(data):
         raise _Problem(filename, None, None,
                        "DOCTYPE and entity declarations are not allowed in BPMN/DMN files (refused for safety)")
+    if b"\x00" in data:  # UTF-16/32 would slip past the DOCTYPE check above
+        raise _Problem(filename, None, None, "the file must be UTF-8 encoded XML")
     parser = etree.XMLParser(**_SAFE_PARSER_OPTIONS)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         raise _Problem(filename, None, exc.lineno, f"malformed XML: {exc.msg}") from None
+    except ValueError as exc:  # lxml refuses some encodings and declarations outright
+        raise _Problem(filename, None, None, f"unreadable XML: {exc}") from None
     if root is None:
         raise _Problem(filename, None, None, "empty document")
+    if root.getroottree().docinfo.internalDTD is not None:
+        raise _Problem(filename, None, None,
+                       "DOCTYPE and entity declarations are not allowed in BPMN/DMN files (refused for safety)")
     return root
 
 
@@ -116,8 +125,12 @@ class DeploymentReader:
                 roots[name] = safe_parse(data, name)
             except _Problem as exc:
                 self.problems.append(exc.problem)
+        explanations = []
         for name, root in roots.items():
             self.lines[name] = {el.get("id"): el.sourceline for el in root.iter() if el.get("id")}
+            if not is_dmn(root):
+                explanations += [DeployProblem(name, element, self.lines[name].get(element), message)
+                                 for element, message in explain_unexecutable(root)]
             self._add(parser, name, root)
         if self.problems:
             return []
@@ -126,18 +139,18 @@ class DeploymentReader:
         for name, root in roots.items():
             for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
                 called = call.get("calledElement")
-                if called not in parser.process_parsers:
+                if called and called not in parser.process_parsers:
                     self._problem(name, call.get("id"), f"call activity targets process {called!r}, which is "
                                                         "neither in this deployment nor deployed before")
-        if self.problems:
-            return []
         processes = []
-        for key in own_keys:
-            if not parser.process_parsers[key].process_executable:
-                continue
-            process = self._parse_process(parser, key)
-            if process is not None:
-                processes.append(process)
+        if not self.problems:
+            for key in own_keys:
+                if not parser.process_parsers[key].process_executable:
+                    continue
+                process = self._parse_process(parser, key)
+                if process is not None:
+                    processes.append(process)
+        self.problems = _merge_explanations(explanations, self.problems)
         if not processes and not self.problems:
             self.problems.append(DeployProblem(", ".join(sorted(sources)) or "(no files)", None, None,
                                                "no executable process found"))
@@ -317,3 +330,155 @@ def form_key_of(task_spec) -> str | None:
 def is_catching_message(task_spec) -> bool:
     return isinstance(task_spec, CatchingEvent) and isinstance(
         getattr(task_spec, "event_definition", None), MessageEventDefinition)
+
+
+# ---------------------------------------------------------------- what we cannot execute, element by element
+# A diagram from another modeler (Camunda, Zeebe, Flowable...) parses, but SpiffWorkflow stops at the first
+# element it cannot build, with a message about its own internals. These checks read the XML itself and say,
+# for every such element, what is missing and what to use instead.
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_UNSUPPORTED = {
+    "complexGateway": "complex gateways are not supported: use an exclusive, inclusive or parallel gateway",
+    "transaction": "transaction subprocesses are not supported (their cancel and compensation are not run): "
+                   "use an embedded subprocess with an error boundary event",
+    "compensateEventDefinition": "compensation events are not supported: draw the undo step as a task reached "
+                                 "from an error boundary event",
+    "linkEventDefinition": "link events are not supported: draw the sequence flow directly",
+}
+_PYTHON_SCRIPTS = {"", "python", "python3", "text/x-python", "text/python", "application/x-python"}
+_FOREIGN_IMPLEMENTATION = ("class", "delegateExpression", "expression", "topic", "type", "taskDefinition",
+                           "connector", "decisionRef", "calledDecision", "formKey", "formRef", "formDefinition",
+                           "userTaskForm", "calledElement")
+_ISO_LITERAL = re.compile(r"^(R\d*/)?(P(?=[\dT])[\dYMWDTHS.,]*|\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-][\d:]+)?)?)$")
+
+
+def explain_unexecutable(root) -> list[tuple[str | None, str]]:
+    """(element id, why) for each element of a BPMN document that this engine cannot execute as drawn."""
+    found = []
+    for el in root.iter(etree.Element):
+        if etree.QName(el).namespace != BPMN_NS:
+            continue
+        tag = etree.QName(el).localname
+        why = _why_unexecutable(el, tag)
+        if why:
+            found.append((_shape_of(el), why))
+    return found
+
+
+def _shape_of(el) -> str | None:
+    """The id of the element a problem shows on: a timer or condition belongs to its event or flow."""
+    while el is not None and (not el.get("id") or etree.QName(el).localname.endswith("EventDefinition")):
+        el = el.getparent()
+    return el.get("id") if el is not None else None
+
+
+def _why_unexecutable(el, tag: str) -> str | None:
+    if tag in _UNSUPPORTED:
+        return _UNSUPPORTED[tag]
+    if el.get("isForCompensation") == "true":
+        return "compensation handlers are not supported: draw the undo step in the normal flow"
+    check = _ELEMENT_CHECKS.get(tag)
+    return check(el) if check else None
+
+
+def _spiff(el, name: str):
+    return el.find(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}{name}")
+
+
+def _foreign(el) -> str | None:
+    """How another modeler implements the element, as `prefix:name=value` (None when it says nothing)."""
+    prefixes = {ns: prefix for prefix, ns in el.nsmap.items() if prefix}
+    for name, value in el.attrib.items():
+        qname = etree.QName(name)
+        if qname.namespace not in (None, BPMN_NS, SPIFF_NS) and qname.localname in _FOREIGN_IMPLEMENTATION:
+            return f"{prefixes.get(qname.namespace, qname.namespace)}:{qname.localname}={value}"
+    extensions = el.find(f"{{{BPMN_NS}}}extensionElements")
+    for child in extensions if extensions is not None else []:
+        qname = etree.QName(child) if isinstance(child.tag, str) else None
+        if qname is not None and qname.namespace != SPIFF_NS and qname.localname in _FOREIGN_IMPLEMENTATION:
+            detail = next(iter(child.attrib.values()), "")
+            return f"{prefixes.get(qname.namespace, qname.namespace)}:{qname.localname}" + (
+                f"={detail}" if detail else "")
+    return None
+
+
+def _another_modeler(el) -> str:
+    foreign = _foreign(el)
+    return f" (it is given as {foreign}, which belongs to another modeler)" if foreign else ""
+
+
+def _service_task(el) -> str | None:
+    if _spiff(el, "serviceTaskOperator") is not None:
+        return None
+    return (f"service task has no operator{_another_modeler(el)}: choose one of the registered operators "
+            "(spiffworkflow:serviceTaskOperator)")
+
+
+def _user_task(el) -> str | None:
+    foreign = _foreign(el)
+    props = _spiff(el, "properties")
+    ours = props is not None and any(p.get("name") in ("formKey", "formJsonSchemaFilename") for p in props)
+    if ours or foreign is None or "form" not in foreign.lower():
+        return None
+    return f"user task has no form of ours (its form {foreign} belongs to another modeler): choose one of our forms"
+
+
+def _business_rule_task(el) -> str | None:
+    if _spiff(el, "calledDecisionId") is not None:
+        return None
+    return (f"business rule task names no decision table{_another_modeler(el)}: choose a deployed decision "
+            "(spiffworkflow:calledDecisionId)")
+
+
+def _call_activity(el) -> str | None:
+    if el.get("calledElement"):
+        return None
+    return f"call activity names no process to call{_another_modeler(el)}: set the called process"
+
+
+def _script_task(el) -> str | None:
+    language = (el.get("scriptFormat") or "").strip().lower()
+    if language not in _PYTHON_SCRIPTS:
+        return f"the script is written in {el.get('scriptFormat')}: scripts here are Python, run in the sandbox"
+    if el.find(f"{{{BPMN_NS}}}script") is None:
+        return f"script task has no script{_another_modeler(el)}: write it in Python"
+    return None
+
+
+def _expression(what: str, example: str):
+    def check(el) -> str | None:
+        text = (el.text or "").strip()
+        language = (el.get("language") or "").lower()
+        if text.startswith(("${", "#{")) or language in ("juel", "javascript", "groovy"):
+            return (f"the {what} {text!r} is a Java (JUEL) expression: expressions here are Python, "
+                    f"e.g. {example}")
+        if text.startswith("=") or "feel" in language:
+            return f"the {what} {text!r} is a FEEL expression: expressions here are Python, e.g. {example}"
+        if what == "timer" and _ISO_LITERAL.match(text):
+            return f'the timer {text!r} is a bare ISO 8601 value: timer expressions here are Python, write "{text}"'
+        return None
+    return check
+
+
+_ELEMENT_CHECKS = {
+    "serviceTask": _service_task,
+    "userTask": _user_task,
+    "businessRuleTask": _business_rule_task,
+    "callActivity": _call_activity,
+    "scriptTask": _script_task,
+    "conditionExpression": _expression("condition", "amount > 10000"),
+    "timeDuration": _expression("timer", '"PT5M"'),
+    "timeDate": _expression("timer", '"2030-01-31T09:00:00+08:00"'),
+    "timeCycle": _expression("timer", '"R3/PT1H"'),
+}
+
+
+def _merge_explanations(explanations: list[DeployProblem], problems: list[DeployProblem]) -> list[DeployProblem]:
+    """The explanations first; a later problem about an element already explained (or a parser crash in a file
+    with explanations, which they are the cause of) would only repeat it in SpiffWorkflow's words."""
+    explained = {(p.file, p.element_id) for p in explanations}
+    files = {p.file for p in explanations}
+    rest = [p for p in problems if (p.file, p.element_id) not in explained
+            and not (p.file in files and p.element_id is None)]
+    return explanations + rest
