@@ -12,6 +12,7 @@ PACKAGES = {
     "bootstrap": "bootstrap/dist",
     "htmx": "htmx.org/dist",
     "bpmn-js": "bpmn-js/dist",
+    "dmn-js": "dmn-js/dist",
     "echarts": "echarts/dist",
     "frappe-gantt": "frappe-gantt/dist",
 }

@@ -20,6 +20,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "task.supervise": frozenset({"manager", "administrator"}),
     # process definitions and their versions (the modeler builds on this)
     "definition.view": frozenset({"analyst", "administrator"}),
+    # the modeler (流程设计器): save diagram drafts, validate them, preview moving instances between versions
+    "definition.edit": frozenset({"analyst", "administrator"}),
+    # deploy a draft as a new version and move running instances to another version
+    "definition.deploy": frozenset({"analyst", "administrator"}),
     # retry incidents, suspend, resume, terminate
     "instance.administer": frozenset({"administrator"}),
     # users, groups, roles, tokens

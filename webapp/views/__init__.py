@@ -17,6 +17,7 @@ from webapp.views import (
               ledger,
               migration,
               migration_mappings,
+              modeler,
               processes,
               projects,
               purchasing,
@@ -31,7 +32,8 @@ from webapp.views import (
 BLUEPRINTS = [auth.blueprint, inbox.blueprint, tasks.blueprint, processes.blueprint, instances.blueprint,
               admin.blueprint, files.blueprint, api.blueprint,
               crm.blueprint, stock.blueprint, ledger.blueprint, sales.blueprint,
-              purchasing.blueprint, projects.blueprint, risks.blueprint, migration.blueprint]
+              purchasing.blueprint, projects.blueprint, risks.blueprint, migration.blueprint,
+              modeler.blueprint]
 
 __all__ = ["BLUEPRINTS", "api_purchasing", "api_sales", "involved", "migration_mappings", "purchasing_requisitions",
            "task_actions"]
