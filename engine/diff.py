@@ -108,12 +108,22 @@ def _text(el) -> str | None:
     return "\n".join(line.rstrip() for line in el.text.replace("\r\n", "\n").strip().split("\n"))
 
 
+#: BPMN attributes with a default in the schema: a modeler may write or omit them (bpmn-js omits
+#: cancelActivity="true"), so a value equal to its default is no change
+_DEFAULTS = {"cancelActivity": "true", "isInterrupting": "true", "triggeredByEvent": "false",
+             "isForCompensation": "false", "startQuantity": "1", "completionQuantity": "1",
+             "isImmediate": "true", "parallelMultiple": "false", "isClosed": "false", "instantiate": "false",
+             "gatewayDirection": "Unspecified", "isExecutable": None, "processType": "None"}
+
+
 def _attributes(el) -> dict[str, str]:
     prefixes = {ns: prefix for prefix, ns in el.nsmap.items() if prefix}
     found = {}
     for key, value in el.attrib.items():
         qname = etree.QName(key)
         if qname.localname == "id" and qname.namespace is None:
+            continue
+        if qname.namespace is None and _DEFAULTS.get(qname.localname) == value:
             continue
         name = (_RENAMED.get(qname.localname, qname.localname) if qname.namespace is None
                 else f"{prefixes.get(qname.namespace, qname.namespace)}:{qname.localname}")

@@ -30,6 +30,13 @@ def test_moving_shapes_and_reformatting_the_xml_is_no_change():
     assert diff(ORDER, moved) == []
 
 
+def test_writing_or_omitting_an_attribute_at_its_default_is_no_change():
+    # bpmn-js leaves out cancelActivity="true" when it saves; an interrupting boundary event stays one
+    assert 'cancelActivity="true"' in ORDER
+    assert diff(ORDER, ORDER.replace(' cancelActivity="true"', "")) == []
+    assert {c.element_id for c in diff(ORDER, ORDER.replace('cancelActivity="true"', 'cancelActivity="false"', 1))}
+
+
 def test_a_task_added_between_two_others_shows_the_task_its_flow_and_the_rewired_flow():
     added = LEAVE.replace(
         '<bpmn:sequenceFlow id="f_approved" sourceRef="approve" targetRef="record"/>',
