@@ -32,16 +32,6 @@ def alike(a: str, b: str) -> bool:
         and matcher.ratio() >= SIMILAR_NAME_RATIO
 
 
-def _may_be_alike(a: str, a_chars: Counter, b: str, b_chars: Counter) -> bool:
-    """A necessary condition for alike(a, b), far cheaper than difflib: the characters the two have in common
-    (as many times as both have them) bound difflib's matches from above (its quick_ratio)."""
-    total = len(a) + len(b)
-    if 2 * min(len(a), len(b)) < SIMILAR_NAME_RATIO * total:
-        return False
-    common = sum(min(count, b_chars[c]) for c, count in a_chars.items() if c in b_chars)
-    return 2 * common >= SIMILAR_NAME_RATIO * total
-
-
 class SimilarNames:
     """Keys added with a label (a row number, a customer code); `find(key)` gives the label of an identical
     key, else of the first alike one added, else None. `frequencies` counts bigrams over every key that will
@@ -51,7 +41,8 @@ class SimilarNames:
         self.frequencies = frequencies
         self.exact: dict[str, list] = {}
         self.postings: dict[str, list[str]] = defaultdict(list)
-        self.chars: dict[str, Counter] = {}
+        #: key -> (its distinct characters, its length, how many of its characters repeat)
+        self.chars: dict[str, tuple[frozenset[str], int, int]] = {}
 
     @classmethod
     def over(cls, *key_lists) -> SimilarNames:
@@ -78,7 +69,8 @@ class SimilarNames:
             self.exact[key].append(label)
             return
         self.exact[key] = [label]
-        self.chars[key] = Counter(key)
+        distinct = frozenset(key)
+        self.chars[key] = (distinct, len(key), len(key) - len(distinct))
         for signature in self._signatures(key):
             self.postings[signature].append(key)
 
@@ -90,14 +82,19 @@ class SimilarNames:
         same = next((label for label in self.exact.get(key, ()) if label != unless), None)
         if same is not None:
             return same
-        mine = Counter(key)
+        mine, size = frozenset(key), len(key)
+        repeats = size - len(mine)
         seen, chars, checked = {key}, self.chars, 0
         for signature in self._signatures(key):
             for other in self.postings.get(signature, ())[-MAX_SCANNED:]:
                 if other in seen:
                     continue
                 seen.add(other)
-                if not _may_be_alike(key, mine, other, chars[other]):
+                # _may_be_alike inlined: this line runs for every candidate of every row of a large file
+                theirs, their_size, their_repeats = chars[other]
+                total = (size + their_size) * SIMILAR_NAME_RATIO
+                if 2 * min(size, their_size) < total or \
+                        2 * (len(mine & theirs) + min(repeats, their_repeats)) < total:
                     continue
                 checked += 1
                 if alike(key, other):
