@@ -18,6 +18,8 @@ from engine.projection import timers
 from engine.stepping import ACTIVE, Step
 from engine.store import INSTANCE_COLUMNS, record_from
 
+_JUST_AFTER = timedelta(microseconds=1)
+
 
 class Timers:
     """The Engine's timer half (a mixin: `self` is the Engine)."""
@@ -38,7 +40,9 @@ class Timers:
                 workflow = self._workflow(session, instance)
                 step = Step(session, instance, workflow, None)
                 due = [t for t in timers(workflow) if t["due_at"] is not None and t["due_at"] <= at]
-                workflow.refresh_timers()
+                # SpiffWorkflow fires a timer once its due time is strictly past: one due exactly at `at` fires now
+                with clock.frozen(at + _JUST_AFTER):
+                    workflow.refresh_timers()
                 for timer in due:  # a cycle timer keeps waiting after it fires, so judge by due time
                     step.event("timer_fired", task=workflow.get_task_from_id(UUID(timer["spiff_task_id"])),
                                actor="scheduler", data={"due_at": timer["due_at"]})

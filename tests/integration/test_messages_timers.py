@@ -114,6 +114,17 @@ def test_timers_fire_once_when_due_and_their_due_time_is_indexed(deploy, engine,
     assert due == T0 + timedelta(minutes=10, seconds=1, hours=1)
 
 
+def test_a_timer_fires_when_the_scheduler_runs_exactly_at_its_due_time(deploy, engine, tx):
+    deploy("timers.bpmn")
+    with clock.frozen(T0):
+        instance_id = _start(engine, tx, "timers")
+    with tx() as session:
+        assert engine.fire_due_timers(session, T0 + timedelta(minutes=10)) == [instance_id]
+    shown = _show(engine, tx, instance_id)
+    assert [t["element_id"] for t in shown["tasks"]] == ["answer"]
+    assert [h["kind"] for h in shown["history"]].count("timer_fired") == 1
+
+
 def test_an_interrupting_boundary_timer_cancels_the_task_and_takes_its_path(deploy, engine, tx):
     deploy("timers.bpmn")
     with clock.frozen(T0):
