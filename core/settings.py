@@ -15,6 +15,24 @@ class Settings:
     forms_dir: Path
     script_cpu_seconds: float
     echo_sql: bool
+    #: security settings (issue 10): the shortest password accepted when one is set (login never checks it)
+    password_min_length: int = 10
+    #: minutes without a request after which a browser session ends (API bearer tokens have no such limit)
+    session_idle_minutes: int = 30
+    #: the same for administrators (by default as long as everyone's)
+    admin_session_idle_minutes: int = 30
+    #: administrators must set up a TOTP second factor before they may use the administration pages
+    require_totp_for_admins: bool = False
+    #: retention (days) of each log, enforced by the audit.retention job; the audit and access logs are kept at
+    #: least LOG_MINIMUM_DAYS (Cybersecurity Law art. 21: network logs at least six months), whatever is set
+    audit_retention_days: int = 365
+    access_log_retention_days: int = 365
+    #: mails the outbox has sent
+    sent_mail_retention_days: int = 90
+    #: the record of each periodic job run
+    job_run_retention_days: int = 90
+    #: the staged source rows of data-migration runs that were signed off (counted from their import)
+    migration_staging_retention_days: int = 30
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -26,4 +44,33 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         forms_dir=Path(env.get("ERP_FORMS_DIR", ROOT / "forms")),
         script_cpu_seconds=float(env.get("ERP_SCRIPT_CPU_SECONDS", "2.0")),
         echo_sql=env.get("ERP_ECHO_SQL", "") in ("1", "true", "yes"),
+        **_security_settings(env),
+        **_retention_settings(env),
     )
+
+
+def _security_settings(env) -> dict:
+    idle = int(env.get("ERP_SESSION_IDLE_MINUTES", "30"))
+    return {
+        "password_min_length": int(env.get("ERP_PASSWORD_MIN_LENGTH", "10")),
+        "session_idle_minutes": idle,
+        "admin_session_idle_minutes": int(env.get("ERP_ADMIN_SESSION_IDLE_MINUTES", idle)),
+        "require_totp_for_admins": env.get("ERP_REQUIRE_TOTP_FOR_ADMINS", "") in ("1", "true", "yes"),
+    }
+
+
+#: the shortest retention of the audit and access logs (Cybersecurity Law art. 21: six months)
+LOG_MINIMUM_DAYS = 180
+
+
+def _retention_settings(env) -> dict:
+    def days(name: str, default: int, minimum: int = 1) -> int:
+        return max(int(env.get(name, default)), minimum)
+
+    return {
+        "audit_retention_days": days("ERP_AUDIT_RETENTION_DAYS", 365, LOG_MINIMUM_DAYS),
+        "access_log_retention_days": days("ERP_ACCESS_LOG_RETENTION_DAYS", 365, LOG_MINIMUM_DAYS),
+        "sent_mail_retention_days": days("ERP_SENT_MAIL_RETENTION_DAYS", 90),
+        "job_run_retention_days": days("ERP_JOB_RUN_RETENTION_DAYS", 90),
+        "migration_staging_retention_days": days("ERP_MIGRATION_STAGING_RETENTION_DAYS", 30),
+    }

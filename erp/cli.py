@@ -72,6 +72,10 @@ user_option = click.option("--user", "user", help="the user acting")
 def main():
     """BPMN-driven ERP: processes, tasks and messages from the command line."""
     db.configure(load_settings().database_url)
+    from erp.audit.changes import begin_acting, command_line_user, end_acting
+
+    acting = begin_acting(command_line_user())  # who the audit log names for this command's changes
+    click.get_current_context().call_on_close(lambda: end_acting(acting))
 
 
 @main.group("db")
@@ -343,11 +347,13 @@ def user_add(username, display_name, email, groups):
 def user_create(username, roles, groups, password, display_name, email, locale, manager):
     """Create a user who can log in (or reset an existing user's roles and password)."""
     from erp.audit.services import record
+    from erp.identity.passwords import check_new_password
     from erp.identity.services import ensure_user, user_by_name, user_fields
 
     with db.transaction() as session:
         existing = user_by_name(session, username)
         before = user_fields(session, existing) if existing else None
+        check_new_password(password, username=username, current_hash=existing.password_hash if existing else None)
         user = ensure_user(session, username, display_name, email=email, groups=list(groups), roles=list(roles),
                            password=password, locale=locale, manager=manager)
         record(session, "user.update" if existing else "user.create", actor="cli", target_type="user",

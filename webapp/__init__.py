@@ -40,37 +40,19 @@ def create_app(config: dict | None = None) -> Flask:
     # The engine (tests hand in their own); otherwise the product's composition root builds it on first use.
     app.extensions["erp.engine"] = app.config.get("ENGINE")
 
-    from webapp import assets, errors, i18n, navigation, requestdb, security
+    from webapp import access_log, assets, errors, i18n, navigation, requestdb, security, security_headers
 
     _server_timing(app)  # first: its after_request runs last, so the commit is included
     requestdb.init_app(app)
     security.init_app(app)
+    access_log.init_app(app)  # names the acting user for the audit trail
     i18n.init_app(app)
     errors.init_app(app)
     assets.init_app(app)
     navigation.init_app(app)
     _register_blueprints(app)
-    _security_headers(app)
+    security_headers.init_app(app)
     return app
-
-
-#: scripts only from this site (no inline script: the pages carry none); inline style attributes are allowed
-#: because bpmn-js and htmx set them
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                           "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
-                           "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'")
-
-
-def _security_headers(app: Flask) -> None:
-    @app.after_request
-    def add_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")  # pages show personal and business data
-        return response
 
 
 def _server_timing(app: Flask) -> None:

@@ -1,44 +1,57 @@
-"""Password login with rate limiting: every attempt is stored, so the limit holds across web processes."""
+"""Logging in: the password, then (for users who set one up) the TOTP code. Every attempt is stored for the rate
+limits (erp.identity.login_attempts) and audited."""
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
-from core import clock
 from core.errors import RateLimited
 from erp.audit.services import record
-from erp.identity.models import LoginAttempt, User
+from erp.identity.login_attempts import check_limits, note_attempt
+from erp.identity.models import User
 from erp.identity.services import password_matches, user_by_name
-
-WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_ADDRESS = 20
+from erp.identity.totp import accept_code, has_second_factor
 
 
-def authenticate(session, username: str, password: str, address: str | None) -> User | None:
-    """The user if the password is right and they are active; None otherwise. Raises RateLimited when the
-    username or the address failed too often within the window (the attempt is then not even checked)."""
+@dataclass(frozen=True)
+class PasswordCheck:
+    #: None: wrong username or password (or a deactivated user)
+    user: User | None
+    #: the password was right but the login completes only with the user's TOTP code (confirm_code)
+    needs_code: bool = False
+
+
+def authenticate(session, username: str, password: str, address: str | None) -> PasswordCheck:
+    """Check a username and password. Raises RateLimited when the username or the address failed too often
+    within the window (the password is then not even checked)."""
     username = (username or "").strip()[:100]
     _check_limits(session, username, address)
     user = user_by_name(session, username)
     ok = password_matches(user, password) and user is not None and user.active
-    session.add(LoginAttempt(at=clock.now(), username=username, address=address, success=ok))
+    if ok and has_second_factor(session, user.id):
+        record(session, "login_code_required", actor=username, target_type="user", target_id=username,
+               address=address)
+        return PasswordCheck(user, needs_code=True)
+    note_attempt(session, username, address, success=ok)
     record(session, "login" if ok else "login_failed", actor=username or None, target_type="user",
            target_id=username, address=address)
-    session.flush()
-    return user if ok else None
+    return PasswordCheck(user if ok else None)
+
+
+def confirm_code(session, user: User, code: str, address: str | None) -> bool:
+    """The second step: whether `code` is the user's current TOTP code. Rate-limited like passwords (a wrong
+    code counts as a failed login of the username)."""
+    _check_limits(session, user.username, address)
+    ok = user.active and accept_code(session, user.id, code)
+    note_attempt(session, user.username, address, success=ok, factor="code")
+    record(session, "login" if ok else "login_code_failed", actor=user.username, target_type="user",
+           target_id=user.username, address=address, detail="with TOTP code" if ok else None)
+    return ok
 
 
 def _check_limits(session, username: str, address: str | None) -> None:
-    since = clock.now() - WINDOW
-    failures = select(func.count(), func.min(LoginAttempt.at)).where(
-        LoginAttempt.at >= since, LoginAttempt.success.is_(False))
-    by_user = session.execute(failures.where(LoginAttempt.username == username)).one()
-    by_address = (session.execute(failures.where(LoginAttempt.address == address)).one() if address
-                  else (0, None))
-    for (count, oldest), limit in ((by_user, MAX_FAILURES_PER_USER), (by_address, MAX_FAILURES_PER_ADDRESS)):
-        if count >= limit:
-            retry_after = max(1, int((oldest + WINDOW - clock.now()).total_seconds()) + 1)
-            raise RateLimited(f"too many failed logins; try again in {(retry_after + 59) // 60} minute(s)",
-                              retry_after)
+    try:
+        check_limits(session, username, address)
+    except RateLimited:
+        record(session, "login_blocked", actor=username or None, target_type="user", target_id=username,
+               address=address)
+        raise

@@ -1,9 +1,10 @@
-"""Users, roles, groups and group memberships; login attempts (for rate limiting) and API tokens."""
+"""Users, roles, groups and group memberships; login attempts (for rate limiting), TOTP second factors and API
+tokens."""
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, UniqueConstraint, false, true
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime
@@ -14,8 +15,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
-    display_name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(200), info={"personal": "personal", "grade": "general"})
+    email: Mapped[str | None] = mapped_column(String(320), info={"personal": "personal", "grade": "general"})
     #: zh_CN or en
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
     #: the username of this person's manager (escalations of their overdue tasks go there)
@@ -27,6 +28,8 @@ class User(Base):
     #: a deactivated user can neither log in nor use a token; their history stays
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: when the password was last set: browser sessions that logged in before then no longer count
+    password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Group(Base):
@@ -53,7 +56,7 @@ class GroupMembership(Base):
 
 
 class LoginAttempt(Base):
-    """Every password login attempt, kept for rate limiting and shown in the audit pages."""
+    """Every login attempt (password or second-factor code), kept for rate limiting and shown in the audit pages."""
 
     __tablename__ = "login_attempt"
     __table_args__ = (Index("ix_login_attempt_username_at", "username", "at"),
@@ -64,6 +67,8 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(100))
     address: Mapped[str | None] = mapped_column(String(64))
     success: Mapped[bool] = mapped_column(Boolean)
+    #: what was checked: "password" or "code" (the TOTP second factor)
+    factor: Mapped[str] = mapped_column(String(10), default="password", server_default="password")
 
 
 class ApiToken(Base):
@@ -114,3 +119,20 @@ class TaskDelegation(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     #: set when the delegator ended it early (or replaced it with a new one)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class TotpCredential(Base):
+    """A user's TOTP second factor (RFC 6238: six digits, 30-second steps). It counts once the user has confirmed
+    it with a first code; until then it is an enrolment in progress."""
+
+    __tablename__ = "totp_credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), unique=True)
+    #: the shared secret, base32 (the authenticator app holds the same)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: None while enrolling: the second factor is not asked for at login yet
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: the time step of the last code accepted: a code is good only once (no replay within its 30 s)
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)

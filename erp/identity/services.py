@@ -13,6 +13,7 @@ from core import clock
 from core.errors import InvalidInput, NotFound
 from erp.audit.services import changes, record
 from erp.identity.models import ApiToken, Group, GroupMembership, TaskDelegation, User
+from erp.identity.passwords import check_new_password, password_problems
 from erp.identity.permissions import ROLES, check_roles
 from erp.identity.queries import beijing_today, open_delegations
 
@@ -87,6 +88,7 @@ def set_password(user: User, password: str) -> None:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
                            {"password": [f"at least {MIN_PASSWORD_LENGTH} characters"]})
     user.password_hash = generate_password_hash(password)
+    user.password_changed_at = clock.now()
 
 
 def password_matches(user: User | None, password: str) -> bool:
@@ -207,8 +209,8 @@ def register_user(session, *, username: str, display_name: str | None = None, em
         errors["username"] = ["letters, digits and . _ @ - only"]
     elif user_by_name(session, username) is not None:
         errors["username"] = ["already taken"]
-    if password and len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = [f"at least {MIN_PASSWORD_LENGTH} characters"]
+    if password and (problems := password_problems(password, username=username)):
+        errors["password"] = problems
     if errors:
         raise InvalidInput("the user was not created", errors)
     user = User(username=username, display_name=(display_name or "").strip() or username,
@@ -285,8 +287,7 @@ def _set_active(session, user, active, action, actor, address) -> None:
 
 def reset_password(session, user: User, password: str, *, actor: str | None, address: str | None = None) -> None:
     """An administrator sets a new password (the audit entry says so, and holds neither password nor hash)."""
-    if not password or len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput("the password is too short", {"password": [f"at least {MIN_PASSWORD_LENGTH} characters"]})
+    check_new_password(password, username=user.username, current_hash=user.password_hash)
     set_password(user, password)
     session.flush()
     record(session, "user.password_reset", actor=actor, target_type="user", target_id=user.username,

@@ -92,13 +92,13 @@ def test_an_administrator_creates_a_user_who_can_then_log_in(admin, app):
 
 
 def test_creating_a_user_checks_every_field_and_creates_nothing_on_error(admin):
-    response = _create(admin, username="zhangwei", manager="nobody", roles=[], groups=["ghosts"], password="short",
+    response = _create(admin, username="zhangwei", manager="nobody", roles=[], groups=["ghosts"], password="short1",
                        email="not-an-address")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     errors = dict(re.findall(r'data-error-for="(\w+)">([^<]+)<', html))
     assert errors == {"username": "已被占用", "manager": "没有这个用户", "roles": "至少选择一个角色",
-                      "groups": "没有这个用户组", "password": "至少 8 个字符", "email": "不是有效的邮箱地址"}
+                      "groups": "没有这个用户组", "password": "至少 10 个字符。", "email": "不是有效的邮箱地址"}
     assert _create(admin, username="has space").status_code == 422
     assert _user("has space") is None and _user("liuyang") is None
     assert _audit("user.create") == []
@@ -192,8 +192,8 @@ def test_password_reset_and_api_tokens(admin, app, make_user):
     make_user("wangfang")
     person = _user("wangfang")
     assert admin.post(f"/admin/users/{person.id}/password", data={"password": "short"}).status_code == 422
-    assert admin.post(f"/admin/users/{person.id}/password", data={"password": "brand-new-pass"}).status_code == 302
-    login(app.test_client(), "wangfang", "brand-new-pass")
+    assert admin.post(f"/admin/users/{person.id}/password", data={"password": "brand-new-pass-1"}).status_code == 302
+    login(app.test_client(), "wangfang", "brand-new-pass-1")
     [entry] = _audit("user.password_reset")
     assert entry.before is None and entry.after is None and entry.target_id == "wangfang"
 

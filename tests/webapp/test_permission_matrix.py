@@ -10,7 +10,7 @@ from erp.identity.permissions import PERMISSIONS, ROLES
 from erp.identity.services import create_token, user_by_name
 from tests.webapp.conftest import login
 
-PUBLIC_ENDPOINTS = {"static", "vendor.vendor", "auth.login", "auth.language", "api.openapi"}
+PUBLIC_ENDPOINTS = {"static", "vendor.vendor", "auth.login", "auth.login_code", "auth.language", "api.openapi"}
 SAMPLE_ARGS = {"int": 999_999, "default": "approval", "path": "missing.js"}
 
 

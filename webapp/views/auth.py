@@ -1,29 +1,46 @@
-"""Logging in and out, and the user's own settings (language, password)."""
+"""Logging in (password, then the TOTP code for users who set one up) and out, and the user's own settings
+(language, password, second factor)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
+from flask_login import logout_user
 
-from core.errors import InvalidInput
+from core import clock
+from core.errors import InvalidInput, RateLimited
 from erp.audit.services import record
-from erp.identity.login import authenticate
+from erp.identity import totp
+from erp.identity.login import authenticate, confirm_code
+from erp.identity.login_attempts import minutes
+from erp.identity.passwords import check_new_password
 from erp.identity.queries import delegation_of, usernames
 from erp.identity.services import (
     end_delegation,
     get_user,
+    get_user_by_id,
     password_matches,
     set_delegation,
     set_password,
     update_user,
 )
 from webapp import requestdb
-from webapp.security import principal_from, public, requires, user
+from webapp.security import (
+    note_password,
+    public,
+    requires,
+    second_factor_missing,
+    start_session,
+    translated_errors,
+    user,
+)
 
 blueprint = Blueprint("auth", __name__)
+
+#: how long the code step waits after the right password
+CODE_STEP_TIME = timedelta(minutes=5)
 
 
 def client_address() -> str | None:
@@ -34,18 +51,77 @@ def client_address() -> str | None:
 @public
 def login():
     if request.method == "GET":
+        session.pop("login_pending", None)  # a code step left unfinished starts over
         return render_template("auth/login.html", next=request.args.get("next", ""))
     db = requestdb.session()
-    username = request.form.get("username", "")
-    found = authenticate(db, username, request.form.get("password", ""), client_address())
-    if found is None:
-        requestdb.keep_writes()  # the failed attempt counts towards the rate limit
-        return render_template("auth/login.html", next=request.form.get("next", ""), username=username,
+    username, target = request.form.get("username", ""), request.form.get("next", "")
+    requestdb.keep_writes()  # failed and blocked attempts count towards the rate limit and are audited
+    try:
+        checked = authenticate(db, username, request.form.get("password", ""), client_address())
+    except RateLimited as exc:
+        return _rate_limited(exc, "auth/login.html", next=target, username=username)
+    if checked.user is None:
+        return render_template("auth/login.html", next=target, username=username,
                                error=_("Wrong username or password.")), 401
+    if checked.needs_code:
+        _start_code_step(checked.user, target)
+        return redirect(url_for("auth.login_code"))
+    return _logged_in(db, checked.user, target)
+
+
+def _start_code_step(found, target: str) -> None:
+    """Between the password and the code the session holds only who is logging in (signed, so not forgeable)."""
+    locale = session.get("locale")
     session.clear()
-    login_user(principal_from(db, found))
-    session.permanent = True
-    return redirect(_safe_next(request.form.get("next")) or url_for("inbox.tasks"))
+    if locale:
+        session["locale"] = locale
+    session["login_pending"] = {"user_id": found.id, "since": clock.now().timestamp(), "next": target}
+
+
+@blueprint.route("/login/code", methods=["GET", "POST"])
+@public
+def login_code():
+    """The second step of a login: the six-digit code of the user's authenticator app."""
+    db = requestdb.session()
+    pending = _pending_login()
+    found = get_user_by_id(db, pending["user_id"]) if pending else None
+    if found is None:
+        flash(_("Please log in again."), "warning")
+        return redirect(url_for("auth.login"))
+    if request.method == "GET":
+        return render_template("auth/login_code.html")
+    requestdb.keep_writes()
+    try:
+        ok = confirm_code(db, found, request.form.get("code", ""), client_address())
+    except RateLimited as exc:
+        return _rate_limited(exc, "auth/login_code.html")
+    if not ok:
+        return render_template("auth/login_code.html", error=_("The code is wrong or was already used.")), 401
+    return _logged_in(db, found, pending.get("next"))
+
+
+def _pending_login() -> dict | None:
+    pending = session.get("login_pending")
+    if not isinstance(pending, dict) or "user_id" not in pending:
+        return None
+    if clock.now().timestamp() - pending.get("since", 0) > CODE_STEP_TIME.total_seconds():
+        session.pop("login_pending", None)
+        return None
+    return pending
+
+
+def _logged_in(db, found, target: str | None):
+    start_session(db, found)
+    if second_factor_missing():
+        flash(_("Set up your second factor (an authenticator app) before using the administration pages."),
+              "warning")
+        return redirect(url_for("auth.second_factor"))
+    return redirect(_safe_next(target) or url_for("inbox.tasks"))
+
+
+def _rate_limited(exc: RateLimited, template: str, **values):
+    message = _("Too many failed attempts. Try again in %(n)s minutes.", n=minutes(exc.retry_after))
+    return render_template(template, error=message, **values), 429, {"Retry-After": str(exc.retry_after)}
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -77,18 +153,8 @@ def account():
     if request.method == "POST":
         form = request.form
         if form.get("action") == "password":
-            if not password_matches(me, form.get("current_password", "")):
-                errors["current_password"] = [_("The current password is wrong.")]
-            elif form.get("new_password") != form.get("confirm_password"):
-                errors["confirm_password"] = [_("The passwords differ.")]
-            else:
-                try:
-                    set_password(me, form.get("new_password", ""))
-                except InvalidInput as exc:
-                    errors["new_password"] = [_("At least %(n)s characters.", n=8)] if exc.errors else [str(exc)]
+            errors = _change_password(db, me, form)
             if not errors:
-                record(db, "user.password", actor=me.username, target_type="user", target_id=me.username,
-                       address=client_address())
                 flash(_("Your password was changed."), "success")
                 return redirect(url_for("auth.account"))
         else:
@@ -99,7 +165,115 @@ def account():
                    after={"locale": me.locale, "display_name": me.display_name}, address=client_address())
             flash(_("Saved."), "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", me=me, errors=errors), (422 if errors else 200)
+    return render_template("auth/account.html", me=me, errors=errors,
+                           second_factor=totp.has_second_factor(db, me.id)), (422 if errors else 200)
+
+
+def _change_password(db, me, form) -> dict:
+    """The user's own change: the current password, the new one twice, and the password policy. Other browser
+    sessions of the user end; this one continues."""
+    new = form.get("new_password", "")
+    if not password_matches(me, form.get("current_password", "")):
+        return {"current_password": [_("The current password is wrong.")]}
+    if new != form.get("confirm_password"):
+        return {"confirm_password": [_("The passwords differ.")]}
+    try:
+        check_new_password(new, username=me.username, current_hash=me.password_hash, field="new_password")
+    except InvalidInput as exc:
+        return translated_errors(exc.errors)
+    set_password(me, new)
+    db.flush()
+    note_password(me)
+    record(db, "user.password", actor=me.username, target_type="user", target_id=me.username,
+           address=client_address())
+    return {}
+
+
+# ---------------------------------------------------------------------- the TOTP second factor
+
+@blueprint.route("/account/second-factor", methods=["GET"])
+@requires(None)
+def second_factor():
+    """Set up (secret as text, otpauth:// URI and QR code, confirmed with a first code) or turn off."""
+    db = requestdb.session()
+    me = get_user(db, user().username)
+    return _second_factor_page(db, me)
+
+
+def _second_factor_page(db, me, errors=None, status=200):
+    credential = totp.credential_of(db, me.id)
+    enrolling = credential is not None and credential.confirmed_at is None
+    uri = totp.provisioning_uri(credential, me.username) if enrolling else None
+    required = bool(current_app.config.get("REQUIRE_TOTP_FOR_ADMINS")) and "administrator" in (me.roles or [])
+    return render_template("auth/second_factor.html", credential=credential, enrolling=enrolling, uri=uri,
+                           qr=_qr_code(uri) if uri else None, required=required, errors=errors or {}), status
+
+
+def _qr_code(uri: str) -> str:
+    """The URI as a QR code, an SVG data: URI for an <img> (the CSP allows data: images, no inline markup)."""
+    import segno
+
+    return segno.make(uri, error="m").svg_data_uri(scale=4, border=2)
+
+
+@blueprint.route("/account/second-factor/start", methods=["POST"])
+@requires(None)
+def start_second_factor():
+    db = requestdb.session()
+    me = get_user(db, user().username)
+    try:
+        totp.start_enrolment(db, me)
+    except InvalidInput as exc:
+        return _second_factor_page(db, me, _code_errors(exc), 422)
+    return redirect(url_for("auth.second_factor"))
+
+
+@blueprint.route("/account/second-factor/confirm", methods=["POST"])
+@requires(None)
+def confirm_second_factor():
+    db = requestdb.session()
+    me = get_user(db, user().username)
+    try:
+        totp.confirm_enrolment(db, me, request.form.get("code", ""), address=client_address())
+    except InvalidInput as exc:
+        return _second_factor_page(db, me, _code_errors(exc), 422)
+    flash(_("Your second factor is set up: from now on, logging in asks for a code from your app."), "success")
+    return redirect(url_for("auth.account"))
+
+
+@blueprint.route("/account/second-factor/remove", methods=["POST"])
+@requires(None)
+def remove_second_factor():
+    db = requestdb.session()
+    me = get_user(db, user().username)
+    if current_app.config.get("REQUIRE_TOTP_FOR_ADMINS") and "administrator" in (me.roles or []):
+        return _second_factor_page(db, me, {"code": [_("Administrators must keep their second factor.")]}, 422)
+    try:
+        totp.remove_second_factor(db, me, request.form.get("code", ""), address=client_address())
+    except InvalidInput as exc:
+        return _second_factor_page(db, me, _code_errors(exc), 422)
+    flash(_("Your second factor was turned off."), "success")
+    return redirect(url_for("auth.account"))
+
+
+@blueprint.route("/admin/users/<int:user_id>/second-factor/reset", methods=["POST"])
+@requires("admin.users")
+def reset_second_factor(user_id):
+    """An administrator removes a user's second factor (a lost phone); the user may set up a new one."""
+    db = requestdb.session()
+    person = get_user_by_id(db, user_id)
+    if totp.reset_second_factor(db, person, actor=user().username, address=client_address()):
+        flash(_("The second factor of %(name)s was reset.", name=person.display_name), "success")
+    else:
+        flash(_("%(name)s has no second factor.", name=person.display_name), "info")
+    return redirect(url_for("admin.edit_user", user_id=person.id))
+
+
+def _code_errors(exc: InvalidInput) -> dict:
+    texts = {totp.WRONG_CODE: _("The code is wrong or was already used."),
+             totp.ALREADY_ENROLLED: _("Your second factor is already set up."),
+             totp.NOT_ENROLLING: _("Start the set-up first.")}
+    return {"code": [texts.get(m, m) for m in exc.errors.get("code", [])]}
 
 
 @blueprint.route("/account/delegation", methods=["GET", "POST"])
