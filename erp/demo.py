@@ -9,6 +9,7 @@ from core.settings import load_settings
 from engine.deploy import read_paths
 from engine.models import ProcessInstance
 from erp.demo_erp import load as load_erp
+from erp.demo_privacy import load_privacy
 from erp.demo_projects import load_projects
 from erp.demo_purchasing import load_purchasing
 from erp.demo_sales import load_order_to_cash
@@ -114,5 +115,6 @@ def load_demo(session, engine) -> str:
     erp_summary += "; " + ", ".join(f"{n} {what}" for what, n in purchasing.items())
     projects = load_projects(session, engine)
     erp_summary += "; " + ", ".join(f"{n} {what}" for what, n in projects.items())
+    erp_summary += "; " + load_privacy(session, engine)
     return (f"演示数据已就绪 demo data ready: {len(PEOPLE)} users, "
             f"{len(deployed)} process definition(s), {started} new approval instance(s); {erp_summary}")

@@ -14,6 +14,7 @@ def all_models() -> None:
     import erp.inventory.models  # noqa: F401
     import erp.jobs.models  # noqa: F401
     import erp.migration.models  # noqa: F401
+    import erp.privacy.models  # noqa: F401
     import erp.projects.models  # noqa: F401
     import erp.purchasing.models  # noqa: F401
     import erp.risks.models  # noqa: F401

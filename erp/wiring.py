@@ -17,8 +17,8 @@ from forms import FormCatalog
 
 #: the domain modules whose tasks.py registers service-task operators (each exposes register(registry))
 OPERATOR_MODULES: list[str] = ["erp.crm.tasks", "erp.finance.tasks", "erp.identity.tasks", "erp.inventory.tasks",
-                               "erp.migration.tasks", "erp.projects.tasks", "erp.purchasing.tasks", "erp.risks.tasks",
-                               "erp.sales.tasks"]
+                               "erp.migration.tasks", "erp.privacy.tasks", "erp.projects.tasks",
+                               "erp.purchasing.tasks", "erp.risks.tasks", "erp.sales.tasks"]
 CALENDAR_TTL_SECONDS = 300  # an administrator's calendar change reaches running processes within this time
 
 
@@ -134,6 +134,13 @@ def periodic_jobs(database):
         from erp.migration.process import import_approved
 
         return import_approved(database, engine())  # run_import commits batch by batch in its own transactions
+
+    @jobs.register("audit.retention", "30 3 * * *",
+                   "日志保留期限 Delete log entries, sent mails, job runs and staging rows older than their retention")
+    def audit_retention(session, now):
+        from erp.audit.retention import purge
+
+        return purge(session, now)
 
     return jobs
 

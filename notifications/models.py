@@ -13,7 +13,7 @@ KINDS = ("task_assigned", "task_due_soon", "task_overdue", "task_escalated",
          "instance_completed", "instance_failed", "daily_digest", "task_copied",
          "crm_follow_up", "sales_dunning", "purchase_rfq", "purchase_order", "purchase_delivery_reminder",
          "purchase_delivery_escalation", "purchase_dispute", "risk_alert", "risk_alert_cleared", "risk_review",
-         "project_status_report")
+         "project_status_report", "privacy_request_answered", "privacy_incident_late")
 #: kinds a user receives only after switching them on; every other kind is on until switched off
 OPT_IN_KINDS = frozenset({"daily_digest"})
 LOCALES = ("zh_CN", "en")

@@ -72,6 +72,13 @@ REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     "project_status_report": ("project_id", "project_code", "project_name_zh", "project_name_en", "as_of", "rag",
                               "reasons", "evm", "milestones_due", "milestones_achieved", "kpis", "top_risks",
                               "heatmap", "alerts_open"),
+    #: 个人信息权利请求: the answer to a person's request (to their own address; kind access | copy | correct |
+    #: delete, status completed | rejected, outcome as erp.privacy.tasks records it, reason may be None)
+    "privacy_request_answered": ("request_id", "request_number", "kind", "status", "requester_name", "reason",
+                                 "outcome", "answered_at"),
+    #: 个人信息安全事件: a timed step (step assess | notify) is late; to the officers and the administrators
+    "privacy_incident_late": ("incident_id", "incident_number", "title", "step", "deadline", "overdue_hours",
+                              "instance_id"),
 }
 MAX_SUBJECT = 200
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

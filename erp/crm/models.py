@@ -34,8 +34,8 @@ class Customer(Base):
     #: 统一社会信用代码 (18 characters, check character verified), also the VAT taxpayer number
     tax_number: Mapped[str | None] = mapped_column(String(18), index=True)
     #: digits only: a mobile (13812345678) or a landline with its area code (01088886666)
-    phone: Mapped[str | None] = mapped_column(String(20), index=True)
-    address: Mapped[str | None] = mapped_column(String(500))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True, info={"personal": "personal", "grade": "general"})
+    address: Mapped[str | None] = mapped_column(String(500), info={"personal": "personal", "grade": "general"})
     city: Mapped[str | None] = mapped_column(String(100))
     province: Mapped[str | None] = mapped_column(String(100))
     #: A | B | C
@@ -59,12 +59,12 @@ class Contact(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("crm_customer.id", ondelete="CASCADE"), index=True)
-    contact_name: Mapped[str] = mapped_column(String(100))
+    contact_name: Mapped[str] = mapped_column(String(100), info={"personal": "personal", "grade": "general"})
     title: Mapped[str | None] = mapped_column(String(100))
     #: 11 digits
-    mobile: Mapped[str | None] = mapped_column(String(11))
-    email: Mapped[str | None] = mapped_column(String(320))
-    wechat_id: Mapped[str | None] = mapped_column(String(100))
+    mobile: Mapped[str | None] = mapped_column(String(11), info={"personal": "personal", "grade": "general"})
+    email: Mapped[str | None] = mapped_column(String(320), info={"personal": "personal", "grade": "general"})
+    wechat_id: Mapped[str | None] = mapped_column(String(100), info={"personal": "personal", "grade": "general"})
     #: the one to call first; at most one per customer
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
@@ -75,10 +75,10 @@ class Lead(Base):
     __tablename__ = "crm_lead"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contact_name: Mapped[str] = mapped_column(String(100))
+    contact_name: Mapped[str] = mapped_column(String(100), info={"personal": "personal", "grade": "general"})
     company_name: Mapped[str | None] = mapped_column(String(200))
     #: normalised like Customer.phone
-    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    contact_phone: Mapped[str | None] = mapped_column(String(20), info={"personal": "personal", "grade": "general"})
     #: where it came from: trade fair, website, referral, ...
     source: Mapped[str | None] = mapped_column(String(100))
     #: new | contacted | qualified | disqualified | converted

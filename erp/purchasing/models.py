@@ -77,7 +77,7 @@ class Supplier(Base):
     payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
     bank_name: Mapped[str | None] = mapped_column(String(200))
     #: sensitive (PERSONAL_FIELDS)
-    bank_account: Mapped[str | None] = mapped_column(String(64))
+    bank_account: Mapped[str | None] = mapped_column(String(64), info={"personal": "sensitive", "grade": "general"})
     #: the username of the buyer in charge
     buyer: Mapped[str | None] = mapped_column(String(100), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -93,10 +93,10 @@ class SupplierContact(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("purchasing_supplier.id", ondelete="CASCADE"), index=True)
-    contact_name: Mapped[str] = mapped_column(String(100))
+    contact_name: Mapped[str] = mapped_column(String(100), info={"personal": "personal", "grade": "general"})
     title: Mapped[str | None] = mapped_column(String(100))
-    mobile: Mapped[str | None] = mapped_column(String(11))
-    email: Mapped[str | None] = mapped_column(String(320))
+    mobile: Mapped[str | None] = mapped_column(String(11), info={"personal": "personal", "grade": "general"})
+    email: Mapped[str | None] = mapped_column(String(320), info={"personal": "personal", "grade": "general"})
     #: who gets RFQs, orders and reminders; at most one per supplier
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 

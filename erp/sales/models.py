@@ -219,7 +219,7 @@ class Payment(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
     applied: Mapped[Decimal] = mapped_column(Money)
     unapplied: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    payer: Mapped[str | None] = mapped_column(String(200))
+    payer: Mapped[str | None] = mapped_column(String(200), info={"personal": "personal", "grade": "general"})
     memo: Mapped[str | None] = mapped_column(String(500))
     journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -83,6 +83,11 @@ SAMPLES = {
         "alerts_open": [{"rule": "进度绩效指数低于 0.95", "risk": "R-001", "value": Decimal("0.93"),
                          "threshold": Decimal("0.95"), "raised_at": DUE}]},
 }
+SAMPLES["privacy_request_answered"] = {
+    "request_id": 3, "request_number": "PIR-2026-00003", "kind": "delete", "status": "completed",
+    "requester_name": "王小明", "reason": None, "outcome": {"anonymised": {"crm_customer": 1}}, "answered_at": DUE}
+SAMPLES["privacy_incident_late"] = {"incident_id": 2, "incident_number": "SI-2026-00002", "title": "客户名单误发",
+                                    "step": "notify", "deadline": DUE, "overdue_hours": 5, "instance_id": 7}
 COMMON = {"base_url": "http://erp.test", "recipient_name": "张伟"}
 
 
@@ -115,7 +120,7 @@ def test_chinese_mails_use_the_glossary_terms(kind):
     expected = {"task_escalated": "升级", "task_due_soon": "催办", "task_overdue": "催办",
                 "instance_completed": "流程实例", "instance_failed": "流程实例",
                 "task_copied": "抄送", "sales_dunning": "催款",
-                "project_status_report": "项目状态报告"}.get(kind, "待办")
+                "project_status_report": "项目状态报告", "privacy_request_answered": "个人信息"}.get(kind, "待办")
     assert expected in mail.subject + mail.text
 
 

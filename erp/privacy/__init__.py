@@ -1,0 +1,1 @@
+"""Personal-information protection (PIPL): classification, consent, requests from people, incidents."""
