@@ -15,7 +15,8 @@ from webapp import requestdb
 ROLE_LABELS = {"employee": lazy_gettext("Employee"), "manager": lazy_gettext("Manager"),
                "analyst": lazy_gettext("Analyst"), "administrator": lazy_gettext("Administrator"),
                "sales": lazy_gettext("Sales"), "finance": lazy_gettext("Finance"),
-               "warehouse": lazy_gettext("Warehouse"), "purchasing": lazy_gettext("Purchasing")}
+               "warehouse": lazy_gettext("Warehouse"), "purchasing": lazy_gettext("Purchasing"),
+               "privacy_officer": lazy_gettext("Privacy officer"), "auditor": lazy_gettext("Auditor")}
 
 #: extra navigation entries: (endpoint, label, permission, count function or None); areas append theirs
 EXTRA: list[tuple[str, object, str, object]] = []

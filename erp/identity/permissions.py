@@ -4,7 +4,8 @@ from __future__ import annotations
 
 #: employee, manager, analyst and administrator run the processes; sales (销售), finance (财务), warehouse
 #: (仓管) and purchasing (采购) work in the ERP pages
-ROLES = ("employee", "manager", "analyst", "administrator", "sales", "finance", "warehouse", "purchasing")
+ROLES = ("employee", "manager", "analyst", "administrator", "sales", "finance", "warehouse", "purchasing",
+         "privacy_officer", "auditor")
 
 #: permission -> the roles that hold it
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -28,7 +29,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "instance.administer": frozenset({"administrator"}),
     # users, groups, roles, tokens
     "admin.users": frozenset({"administrator"}),
-    "audit.view": frozenset({"administrator"}),
+    # the audit trail (审计日志): searched and exported, read only, by auditors and administrators
+    "audit.view": frozenset({"administrator", "auditor"}),
+    # the access log (访问日志) of personal information shown unmasked
+    "access_log.view": frozenset({"auditor", "privacy_officer", "administrator"}),
     # customers, contacts, opportunities and activities: a sales rep sees only the customers in their charge
     "crm.view": frozenset({"sales", "manager", "administrator"}),
     # every customer, not only one's own
@@ -67,6 +71,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # data migration (数据迁移): upload legacy files, read the dry run, submit imports, see reconciliations; the
     # data stewards
     "migration.run": frozenset({"analyst", "administrator", "manager"}),
+    # personal information (个人信息保护): the inventory, the consent ledger, people's requests and security
+    # incidents; the person in charge of personal-information protection (个人信息保护负责人) and administrators
+    "privacy.manage": frozenset({"privacy_officer", "administrator"}),
+    # file a request about one's own information or on behalf of a customer; report a security incident
+    "privacy.request": frozenset(ROLES),
 }
 
 

@@ -8,6 +8,7 @@ from webapp.views import (
               api,
               api_purchasing,
               api_sales,
+              audit,
               auth,
               crm,
               files,
@@ -18,6 +19,7 @@ from webapp.views import (
               migration,
               migration_mappings,
               modeler,
+              privacy,
               processes,
               projects,
               purchasing,
@@ -33,7 +35,7 @@ BLUEPRINTS = [auth.blueprint, inbox.blueprint, tasks.blueprint, processes.bluepr
               admin.blueprint, files.blueprint, api.blueprint,
               crm.blueprint, stock.blueprint, ledger.blueprint, sales.blueprint,
               purchasing.blueprint, projects.blueprint, risks.blueprint, migration.blueprint,
-              modeler.blueprint]
+              modeler.blueprint, audit.blueprint, privacy.blueprint]
 
 __all__ = ["BLUEPRINTS", "api_purchasing", "api_sales", "involved", "migration_mappings", "purchasing_requisitions",
            "task_actions"]

@@ -1,10 +1,9 @@
 """Administration: users (roles, groups, manager, activation, passwords, API tokens), groups (titles, members,
-leads) and the read-only audit log. The rules live in erp.identity; every change is audited there."""
+leads); the audit log has its own pages (webapp.views.audit). The rules live in erp.identity; every change is
+audited there."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -18,17 +17,13 @@ from erp.identity import services as identity
 from erp.identity.permissions import ROLES
 from webapp import requestdb
 from webapp.navigation import EXTRA
-from webapp.security import requires, user
+from webapp.security import requires, translated_errors, user
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
 EXTRA.append(("admin.users", lazy_gettext("Administration"), "admin.users", None))
-EXTRA.append(("admin.audit_log", lazy_gettext("Audit log"), "audit.view", None))
 
 PER_PAGE = 50
-BEIJING = ZoneInfo("Asia/Shanghai")
-#: target types of audit entries, for the audit page's filter
-TARGET_TYPES = ("user", "group", "instance", "task", "definition")
 
 
 def _address() -> str | None:
@@ -41,7 +36,7 @@ def _me() -> str:
 
 def _translated(errors: dict) -> dict:
     """Field errors from erp.identity are fixed English phrases: show them in the user's language."""
-    return {field: [_(message) for message in messages] for field, messages in errors.items()}
+    return translated_errors(errors)
 
 
 def _page() -> int:
@@ -257,35 +252,8 @@ def set_lead(group_id, user_id):
     return redirect(url_for("admin.edit_group", group_id=group.id))
 
 
-# ---------------------------------------------------------------------- audit log (read only)
-
-AUDIT_KEYS = ("actor", "action", "target_type", "target_id", "since", "until")
-
-
-@blueprint.route("/audit")
-@requires("audit.view")
-def audit_log():
-    args = {k: request.args.get(k, "").strip() for k in AUDIT_KEYS if request.args.get(k, "").strip()}
-    errors = {}
-    since, until = _day(args.get("since"), "since", errors), _day(args.get("until"), "until", errors)
-    rows, total = audit.search(requestdb.session(), actor=args.get("actor"), action=args.get("action"),
-                               target_type=args.get("target_type"), target_id=args.get("target_id"),
-                               since=since, until=until + timedelta(days=1) if until else None,
-                               page=_page(), per_page=PER_PAGE)
-    return render_template("admin/audit.html", rows=[_entry(e) for e in rows], total=total, page=_page(),
-                           pages=_pages(total), args=args, errors=errors, target_types=TARGET_TYPES)
-
-
-def _day(text: str | None, field: str, errors: dict) -> datetime | None:
-    """The start of a day in Beijing time, from a yyyy-mm-dd field."""
-    if not text:
-        return None
-    try:
-        return datetime.combine(date.fromisoformat(text), time.min, tzinfo=BEIJING)
-    except ValueError:
-        errors[field] = [_("A date like 2026-03-31.")]
-        return None
-
+# ---------------------------------------------------------------------- a user's audit entries
+# (the audit log's own pages are in webapp.views.audit)
 
 def _entry(entry: dict) -> dict:
     def shown(value):

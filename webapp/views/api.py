@@ -23,6 +23,7 @@ from erp.identity.models import ApiToken
 from erp.identity.services import token_hash, user_for_token
 from erp.masking import mask_data, personal_fields
 from webapp import openapi, requestdb, visibility
+from webapp.access_log import note_unmasked, personal_shown, present
 from webapp.forms_render import fill_keys
 from webapp.runtime import engine
 from webapp.security import public, requires, user
@@ -184,6 +185,22 @@ def _check_instance_visible(instance_id: int) -> None:
         raise PermissionDenied(f"you may not see process instance {instance_id}")
 
 
+def found_definition(db, task) -> int:
+    return api_queries.instance_definition(db, task.instance_id)
+
+
+def _personal(definition_id: int) -> frozenset[str]:
+    """The personal fields of the process's forms (for the access log)."""
+    eng, db = engine(), requestdb.session()
+    schemas = []
+    for key in api_queries.form_keys(eng, db, definition_id):
+        try:
+            schemas.append(eng.forms.get(key).schema)
+        except (NotFound, ValueError):
+            continue
+    return frozenset(personal_fields(schemas))
+
+
 def _masker(definition_id: int):
     """A function hiding the personal fields of the process's forms, unless the user may see personal data."""
     if user().can("personal_data.view"):
@@ -271,6 +288,8 @@ def task(task_id):
     data = api_queries.task_data(eng, db, found)
     if not may_work:  # the person working the task needs its data as it is; onlookers see it masked
         data = _masker(api_queries.instance_definition(db, found.instance_id))(data)
+    if may_work or user().can("personal_data.view"):
+        personal_shown("task", task_id, present(data, _personal(found_definition(db, found))))
     return jsonify({**detail, "may_work": may_work, "form": form, "data": data,
                     "draft": eng.draft(db, task_id, me.username)})
 
@@ -443,6 +462,7 @@ def _instance_detail(instance_id: int) -> dict:
     shown = engine_queries.show(engine(), db, instance_id)
     shown.pop("history", None)  # paged at /instances/<id>/history
     shown["data"] = _masker(api_queries.instance_definition(db, instance_id))(shown["data"])
+    note_unmasked("instance", instance_id, shown["data"], _personal(api_queries.instance_definition(db, instance_id)))
     shown["process_key"] = shown.pop("key")
     return shown
 
@@ -464,6 +484,7 @@ def history(instance_id):
     masked = _masker(api_queries.instance_definition(db, instance_id))
     for item in items:
         item["data"] = masked(item["data"])
+    note_unmasked("instance", instance_id, items, _personal(api_queries.instance_definition(db, instance_id)))
     return jsonify(_page(items, total, page, per_page))
 
 

@@ -25,6 +25,7 @@ from erp.purchasing.models import (
 )
 from erp.purchasing.process import PROCESS
 from webapp import requestdb
+from webapp.access_log import note_unmasked
 from webapp.runtime import engine
 from webapp.security import requires, user
 from webapp.views.api import _body, _choice_arg, _page, _paging, _text, _text_args, blueprint
@@ -116,6 +117,7 @@ def _requester() -> str | None:
 
 
 def _masked(detail: dict) -> dict:
+    note_unmasked("purchasing_supplier", detail.get("id", detail.get("code")), detail, PERSONAL_FIELDS)
     return detail if user().can("personal_data.view") else mask_data(detail, PERSONAL_FIELDS)
 
 

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from core import clock
 from core.errors import InvalidInput, NotFound
 from erp.crm import queries, services
-from erp.crm.models import STAGES, Customer, Opportunity
+from erp.crm.models import PERSONAL_FIELDS, STAGES, Customer, Opportunity
 from webapp import requestdb
+from webapp.access_log import note_unmasked
 from webapp.navigation import EXTRA, known_names
 from webapp.security import requires, user
 
@@ -115,6 +116,7 @@ def customer(customer_id):
     detail = queries.customer_detail(db, customer_id)
     _check_customer(detail["sales_rep"])
     detail = queries.masked(detail, user().can("personal_data.view"))
+    note_unmasked("crm_customer", customer_id, detail, PERSONAL_FIELDS)
     known_names([detail["sales_rep"]] + [e.get("owner") or e.get("by") for e in detail["timeline"]]
                 + [o["owner"] for o in detail["opportunities"]])
     return render_template("crm/customer.html", c=detail, kinds=services.ACTIVITY_KINDS,

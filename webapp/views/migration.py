@@ -19,6 +19,7 @@ from erp.migration.process import start_migration
 from erp.migration.sources import read_source
 from erp.migration.templates import template_csv, template_xlsx
 from webapp import requestdb
+from webapp.access_log import personal_shown
 from webapp.forms_render import language
 from webapp.navigation import EXTRA
 from webapp.runtime import engine
@@ -112,6 +113,7 @@ def error_rows(run_id):
     warnings = request.args.get("warnings") == "1"
     data = runs.error_rows_csv(requestdb.session(), found, include_warnings=warnings, explain=reason_text)
     name = f"migration-{found.id}-{'problems' if warnings else 'errors'}.csv"
+    personal_shown("migration_run", found.id, [], how="export")  # legacy rows may hold anyone's data
     response = send_file(BytesIO(data), mimetype="text/csv", as_attachment=True, download_name=name, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

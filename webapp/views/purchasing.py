@@ -25,6 +25,7 @@ from erp.purchasing.models import (
     Supplier,
 )
 from webapp import requestdb, visibility
+from webapp.access_log import note_unmasked
 from webapp.i18n import locale_tag
 from webapp.navigation import EXTRA, known_names
 from webapp.security import requires, user
@@ -188,6 +189,7 @@ def _supplier_page(supplier_id: int, errors: dict | None = None, values: dict | 
     detail = queries.supplier_detail(db, supplier_id)
     if not user().can("personal_data.view"):
         detail = mask_data(detail, PERSONAL_FIELDS)
+    note_unmasked("purchasing_supplier", supplier_id, detail, PERSONAL_FIELDS)
     known_names([detail["buyer"]] + [o["buyer"] for o in detail["open_orders"]])
     return page("supplier.html", "suppliers", status, s=detail, errors=errors or {}, values=values or {},
                 qualifications=QUALIFICATIONS, may_edit=user().can("purchasing.edit"),
@@ -204,6 +206,7 @@ def edit_supplier(supplier_id):
         values = {k: "" if getattr(found, k) is None else str(getattr(found, k)) for k in SUPPLIER_FIELDS}
         if not sees_personal:
             values["bank_account"] = ""
+        note_unmasked("purchasing_supplier", supplier_id, values, ("bank_account",))
         return _supplier_form_page(values, supplier=found)
     values = _supplier_form()
     try:

@@ -16,11 +16,13 @@ from core.errors import InvalidInput, NotFound
 from engine.models import ProcessInstance
 from erp.catalog import queries as catalog
 from erp.catalog.money import to_decimal
+from erp.crm.models import PERSONAL_FIELDS
 from erp.crm.queries import masked
 from erp.finance.services import today
 from erp.sales import collection, payments, queries, services
 from erp.sales.models import INVOICE_STATUSES, ORDER_STATUSES, QUOTATION_STATUSES, Quotation
 from webapp import requestdb, visibility
+from webapp.access_log import note_unmasked
 from webapp.i18n import locale_tag, money
 from webapp.navigation import EXTRA, known_names
 from webapp.runtime import engine
@@ -176,6 +178,7 @@ def quotation(quotation_id):
     detail = queries.quotation_detail(db, quotation_id)
     _check_customer(detail["customer"]["sales_rep"])
     detail["customer"] = masked(detail["customer"], user().can("personal_data.view"))
+    note_unmasked("crm_customer", detail["customer"]["id"], detail["customer"], PERSONAL_FIELDS)
     process = _order_to_cash(db, detail["number"])
     known_names([detail["sales_rep"], detail["created_by"]])
     return _page("quotation.html", "quotations", q=detail, process=process,
@@ -230,6 +233,7 @@ def order(order_id):
     detail = queries.order_sheet(db, order_id)
     _check_customer(detail["customer"]["sales_rep"])
     detail["customer"] = masked(detail["customer"], user().can("personal_data.view"))
+    note_unmasked("crm_customer", detail["customer"]["id"], detail["customer"], PERSONAL_FIELDS)
     process = _order_to_cash(db, detail["quotation"]["number"]) if detail["quotation"] else None
     known_names([detail["sales_rep"]])
     return _page("order.html", "orders", o=detail, process=process,
@@ -254,6 +258,7 @@ def _invoice_page(invoice_id: int, values: dict | None = None, errors: dict | No
     detail = queries.invoice_detail(db, invoice_id)
     _check_customer(detail["customer"]["sales_rep"])
     detail["customer"] = masked(detail["customer"], user().can("personal_data.view"))
+    note_unmasked("crm_customer", detail["customer"]["id"], detail["customer"], PERSONAL_FIELDS)
     known_names(p["created_by"] for p in detail["payments"])
     values = values or {"amount": str(detail["outstanding"]) if detail["outstanding"] > 0 else "",
                         "received_on": today().isoformat(), "payer": detail["customer"]["name_zh"], "memo": ""}

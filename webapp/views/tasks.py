@@ -281,7 +281,20 @@ def _mark_copies_read(session, task: HumanTask) -> None:
 @blueprint.route("/tasks/<int:task_id>")
 @requires("task.work")
 def show(task_id):
-    return _render(_load(task_id))
+    page = _load(task_id)
+    _note_personal(page)
+    return _render(page)
+
+
+def _note_personal(page: TaskPage) -> None:
+    """The task page shows its form's data as it is: the personal fields among it go to the access log."""
+    from erp.masking import personal_fields
+    from webapp.access_log import personal_shown, present
+    from webapp.views.instances import _schemas
+
+    fields = frozenset(personal_fields(_schemas(page.definition.id)))
+    if fields:
+        personal_shown("task", page.task.id, present(page.data(), fields))
 
 
 # ---------------------------------------------------------------------------------------------- working on it
