@@ -118,8 +118,9 @@ def _filtered(columns, user, groups, flt: InboxFilter, now: datetime, dialect: s
         if flt.min_priority is not None:
             query = query.where(HumanTask.priority >= flt.min_priority)
         if flt.text:
-            pattern = f"%{flt.text}%"
-            query = query.where(or_(HumanTask.name.ilike(pattern), ProcessInstance.business_key.ilike(pattern)))
+            # literal text: % and _ typed in the search box match themselves, not anything
+            query = query.where(or_(HumanTask.name.icontains(flt.text, autoescape=True),
+                                    ProcessInstance.business_key.icontains(flt.text, autoescape=True)))
         branches.append(query)
     return _union(branches).subquery()
 

@@ -65,9 +65,10 @@ def user_page(session, *, text: str | None = None, role: str | None = None, acti
     """The administrators' user list: search by username, name or email, filter by role and by being active."""
     query = select(User)
     if text:
-        pattern = f"%{text.strip()}%"
-        query = query.where(or_(User.username.ilike(pattern), User.display_name.ilike(pattern),
-                                User.email.ilike(pattern)))
+        wanted = text.strip()  # literal text: % and _ are not wildcards
+        query = query.where(or_(User.username.icontains(wanted, autoescape=True),
+                                User.display_name.icontains(wanted, autoescape=True),
+                                User.email.icontains(wanted, autoescape=True)))
     if role:
         # roles is a JSON list; its text holds each role in double quotes on SQLite and PostgreSQL alike
         query = query.where(cast(User.roles, String).like(f'%"{role}"%'))

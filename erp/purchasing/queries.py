@@ -30,9 +30,9 @@ OPEN_PAYABLE = ("received", "matched", "exception", "accepted", "approved", "par
 def suppliers(session, text: str | None = None, qualification: str | None = None) -> list[dict]:
     query = select(Supplier).order_by(Supplier.code)
     if text:
-        like = f"%{text.strip()}%"
-        query = query.where(or_(Supplier.code.ilike(like), Supplier.name_zh.ilike(like), Supplier.name_en.ilike(like),
-                                Supplier.category.ilike(like)))
+        # literal text: % and _ typed in the search box match themselves, not anything
+        query = query.where(or_(*(column.icontains(text.strip(), autoescape=True) for column in (
+            Supplier.code, Supplier.name_zh, Supplier.name_en, Supplier.category))))
     if qualification:
         query = query.where(Supplier.qualification == qualification)
     return [_supplier_row(s) for s in session.scalars(query)]

@@ -26,8 +26,8 @@ def register(session, project, *, status=None, owner: str | None = None, categor
     if min_score is not None:
         query = query.where(Risk.score >= int(min_score))
     if text and text.strip():
-        pattern = f"%{text.strip().lower()}%"
-        query = query.where(or_(*(func.lower(column).like(pattern)
+        # literal text: % and _ typed in the search box match themselves, not anything
+        query = query.where(or_(*(column.icontains(text.strip(), autoescape=True)
                                   for column in (Risk.code, Risk.title, Risk.description, Risk.cause))))
     risks = session.scalars(query.order_by(Risk.score.desc(), Risk.code)).all()
     return [_row(risk) for risk in risks]

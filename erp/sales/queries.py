@@ -269,9 +269,9 @@ def _listing(query, model, rep, text, *also_searched):
     if rep is not None:
         query = query.where(Customer.sales_rep == rep)
     if text:
-        like = f"%{text}%"
-        query = query.where(or_(model.number.ilike(like), Customer.code.ilike(like), Customer.name_zh.ilike(like),
-                                Customer.name_en.ilike(like), *(c.ilike(like) for c in also_searched)))
+        # literal text: % and _ typed in the search box match themselves, not anything
+        query = query.where(or_(*(column.icontains(text, autoescape=True) for column in (
+            model.number, Customer.code, Customer.name_zh, Customer.name_en, *also_searched))))
     return query
 
 

@@ -20,6 +20,7 @@ from engine.models import ProcessDefinition, ProcessInstance
 from erp.audit.services import record
 from erp.masking import mask_data, personal_fields
 from webapp import requestdb, visibility
+from webapp.access_log import note_unmasked
 from webapp.forms_render import localized
 from webapp.i18n import when
 from webapp.navigation import EXTRA, display_name
@@ -76,7 +77,7 @@ def index():
     if args.get("process"):
         query = query.where(ProcessInstance.process_key == args["process"])
     if args.get("business_key"):
-        query = query.where(ProcessInstance.business_key.ilike(f"%{args['business_key']}%"))
+        query = query.where(ProcessInstance.business_key.icontains(args["business_key"], autoescape=True))
     if args.get("started_by"):
         query = query.where(ProcessInstance.started_by == args["started_by"])
     total = db.scalar(select(func.count()).select_from(query.subquery()))
@@ -106,6 +107,8 @@ def show(instance_id):
     shown = engine_queries.show(engine(), db, instance_id)
     schemas = _schemas(definition.id)
     hide = _masker(schemas)
+    note_unmasked("instance", instance_id, [shown["data"], [e.get("data") for e in shown["history"]]],
+                  personal_fields(schemas))
     names = _element_names(_source(definition)[1])
     open_incidents = [i for i in shown["incidents"] if i["open"]]
     return render_template(

@@ -1,0 +1,2 @@
+"""Hostile input: the API fuzzed from its OpenAPI document, script and SQL injection, sandbox escapes, hostile
+uploads."""
