@@ -205,14 +205,7 @@ def _masker(definition_id: int):
     """A function hiding the personal fields of the process's forms, unless the user may see personal data."""
     if user().can("personal_data.view"):
         return lambda data: data
-    eng, db = engine(), requestdb.session()
-    schemas = []
-    for key in api_queries.form_keys(eng, db, definition_id):
-        try:
-            schemas.append(eng.forms.get(key).schema)
-        except (NotFound, ValueError):
-            continue
-    fields = personal_fields(schemas)
+    fields = _personal(definition_id)
     return lambda data: mask_data(data, fields)
 
 
