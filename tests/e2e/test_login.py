@@ -13,9 +13,13 @@ def test_manager_logs_in_and_sees_the_inbox_in_his_language(browser, live_server
     page.goto(f"{live_server}/inbox")
     expect(page).to_have_url(f"{live_server}/login?next=/inbox")
     expect(page.locator("label[for=username]")).to_have_text("用户名" if browser_locale == "zh-CN" else "Username")
-    with page.expect_navigation():  # the switch posts a form and the login page comes back in English
+    page.wait_for_load_state("load")  # the redirect to the login page has finished loading
+    # the switch posts a form and the login page comes back in English; wait for that answer, not for any
+    # navigation (under load the first one seen could be the login page's own)
+    with page.expect_response(lambda r: r.request.method == "POST" and "/language" in r.url):
         page.click("#lang-en")
-    expect(page.locator("label[for=username]")).to_have_text("Username")
+    page.wait_for_load_state("load")
+    expect(page.locator("label[for=username]")).to_have_text("Username", timeout=15_000)
     page.fill("#username", "zhangwei")
     page.fill("#password", "demo1234")
     screenshot(page, "login")
