@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from core import db
 from erp.demo import load_demo
@@ -16,6 +17,9 @@ from tests.conftest import ROOT
 from webapp import create_app
 
 CHROMIUM = os.environ.get("ERP_CHROMIUM", "/usr/bin/chromium")
+# CI runs both databases' suites at once on two cores: a deploy or a page behind it may take longer than
+# Playwright's 5 s default while still being right (the wait ends as soon as the page is there)
+expect.set_options(timeout=20_000)
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 
 

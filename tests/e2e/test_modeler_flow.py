@@ -99,6 +99,7 @@ def test_analyst_changes_order_to_cash_deploys_v2_and_moves_an_old_order(browser
     expect(page.locator("#deploy-comment")).to_have_class(re.compile("is-invalid"))  # a comment is required
     page.fill("#deploy-comment", "下单后先确认订单")
     page.click("#deploy-button")
+    page.wait_for_url(re.compile(r"/modeler/?(\?.*)?$"))  # deployed: back on the process list
     expect(page.locator(".alert-success")).to_contain_text("order_to_cash v2")
     version_two = page.locator('.version-row[data-key="order_to_cash"][data-version="2"]')
     expect(version_two).to_contain_text("下单后先确认订单")
@@ -255,6 +256,7 @@ def test_a_decision_table_is_changed_in_the_browser_and_goes_out_with_its_proces
     page.click("#deploy-open")
     page.fill("#deploy-comment", "B 类客户自主折扣上调到 6%")
     page.click("#deploy-button")
+    page.wait_for_url(re.compile(r"/modeler/?(\?.*)?$"))  # deployed: back on the process list
     expect(page.locator(".alert-success")).to_contain_text("order_to_cash v2")
     context.close()
     with db.transaction() as session:
