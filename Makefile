@@ -1,6 +1,8 @@
 # The two commands of the README: `make run` (set up, migrate, deploy, demo data) and `make test`.
 PYTHON ?= python3
 PORT ?= 5000
+# the slowest tests are listed after each run, to keep the suite's time in view
+PYTEST_ARGS ?= --durations=15
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)

@@ -29,7 +29,7 @@ from tests.webapp.test_api_support import token_for
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 SEED = 20260302
-EXAMPLES = settings(max_examples=12, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+EXAMPLES = settings(max_examples=8, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
                     suppress_health_check=list(HealthCheck))
 
 
