@@ -87,8 +87,8 @@
     var isBpmn = data.kind === "bpmn";
     var canvasElement = document.getElementById("canvas");
     var statusElement = document.getElementById("save-status");
-    var state = { lockVersion: parseInt(data.lockVersion, 10), dirty: false, modeler: null, lintRound: 0,
-                  lintTimer: null, problemIds: [], lintIds: [] };
+    var state = { lockVersion: parseInt(data.lockVersion, 10), dirty: false, changes: 0, saving: null,
+                  modeler: null, lintRound: 0, lintTimer: null, problemIds: [], lintIds: [] };
 
     function showStatus(message, tone) {
       statusElement.textContent = message;
@@ -96,6 +96,7 @@
     }
 
     function markDirty() {
+      state.changes += 1;
       state.dirty = true;
       showStatus(t("unsaved"), "warning");
     }
@@ -104,8 +105,14 @@
       return state.modeler.saveXML({ format: true }).then(function (result) { return result.xml; });
     }
 
+    // One save at a time: a second one sent with the same lock version would be refused as a conflict with
+    // ourselves. A save asked for while another is on its way waits for it, then saves what is still unsaved.
     function save() {
-      return exportXml().then(function (xml) {
+      if (state.saving) {
+        return state.saving.catch(function () {}).then(function () { return state.dirty ? save() : undefined; });
+      }
+      var round = state.changes;
+      var pending = exportXml().then(function (xml) {
         return postJson(data.saveUrl, { xml: xml, lock_version: state.lockVersion });
       }).then(function (result) {
         if (!result.ok) {
@@ -114,9 +121,14 @@
         }
         state.lockVersion = result.data.lock_version;
         root.dataset.lockVersion = String(state.lockVersion);
-        state.dirty = false;
+        state.dirty = state.changes !== round;  // edits made while saving stay unsaved
+        if (state.dirty) { showStatus(t("unsaved"), "warning"); return; }
         showStatus(t("saved", { time: new Date().toLocaleTimeString() }), "success");
       });
+      var done = function () { if (state.saving === pending) { state.saving = null; } };
+      state.saving = pending;
+      pending.then(done, done);
+      return pending;
     }
 
     function saveIfChanged() { return state.dirty ? save() : Promise.resolve(); }
