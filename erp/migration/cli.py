@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core import clock, db
 from erp.migration.entities import ENTITIES
+from erp.migration.models import BATCH_SIZE
 
 ENTITY = click.Choice(sorted(ENTITIES))
 EXIT_ROWS_IN_ERROR = 2
@@ -39,7 +40,7 @@ def _report_text(report: dict) -> str:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--mapping", "mapping", help="a saved mapping's name (default: the template's headers)")
 @click.option("--dry-run", is_flag=True, help="validate and report only; import nothing")
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=BATCH_SIZE, show_default=True, type=click.IntRange(min=1))
 @click.option("--user", "user", default="migration", show_default=True, help="the user acting")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def import_command(entity, file, mapping, dry_run, batch_size, user, as_json):

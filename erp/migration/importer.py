@@ -8,9 +8,10 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import func, select, text, update
 
 from core import clock
+from core.bulk import insert_rows, update_rows
 from core.errors import Conflict, InvalidInput, NotFound
 from erp.audit.services import record as audit
 from erp.catalog import services as catalog
@@ -22,7 +23,7 @@ from erp.crm.validation import company_name_key
 from erp.finance.services import post_entry, today
 from erp.inventory import services as inventory
 from erp.inventory.models import StockLevel, Warehouse
-from erp.migration.models import ExternalRef, MigrationRow, MigrationRun
+from erp.migration.models import BATCH_SIZE, ExternalRef, MigrationRow, MigrationRun
 from erp.projects import kpis
 from erp.projects.models import Project
 from erp.purchasing import services as purchasing
@@ -35,7 +36,7 @@ DEFAULT_PRICE_LIST = "标准价格表"
 CONTACT_FIELDS = ("title", "mobile", "email", "wechat_id")
 
 
-def run_import(database, run_id: int, *, batch_size: int = 500, progress=None,
+def run_import(database, run_id: int, *, batch_size: int = BATCH_SIZE, progress=None,
                stop_after_batches: int | None = None) -> dict:
     """Import run `run_id` (approved, or importing when resumed); returns {"imported", "skipped", "batches"}.
     `progress(done, total)` is called after each committed batch."""
@@ -62,7 +63,7 @@ def run_import(database, run_id: int, *, batch_size: int = 500, progress=None,
             break
         imported, batches = imported + done[0], batches + 1
         if batches & (batches - 1) == 0:  # after batch 1, 2, 4, 8, ...: the tables grew since the planner looked
-            _refresh_statistics(database, entity)
+            _refresh_statistics(database, READS_BACK.get(entity, ()))
         if progress is not None:
             progress(done[1], total)
     else:  # stopped by stop_after_batches (a test's crash): the run stays "importing"
@@ -72,14 +73,13 @@ def run_import(database, run_id: int, *, batch_size: int = 500, progress=None,
     return {"imported": imported, "skipped": skipped, "batches": batches}
 
 
-def _refresh_statistics(database, entity: str) -> None:
+def _refresh_statistics(database, models) -> None:
     """PostgreSQL plans each lookup from table statistics gathered when the table was small: without a fresh
     ANALYZE an import of 10^5 rows scans the legacy-id table on every batch (quadratic). SQLite needs none."""
     with database.transaction() as session:
         if session.bind.dialect.name != "postgresql":
             return
-        # the tables an import reads back while it writes them (legacy ids, tax numbers, codes, SKUs)
-        for model in (MigrationRow, ExternalRef, Customer, Contact, Product, Supplier, StockLevel):
+        for model in (MigrationRow, ExternalRef, *models):
             session.execute(text(f"ANALYZE {model.__table__.name}"))
 
 
@@ -105,10 +105,8 @@ def _import_batch(session, run: MigrationRun, size: int, number: int) -> tuple[i
     if not rows:
         return None
     targets = WRITERS[run.entity](session, run, rows)
-    table = MigrationRow.__table__
-    session.execute(update(table).where(table.c.id == bindparam("row_id"))
-                    .values(imported=True, target_id=bindparam("target"), batch=number),
-                    [{"row_id": row.id, "target": targets[row.id]} for row in rows])
+    update_rows(session, MigrationRow.__table__, ("imported", "target_id", "batch"), "id",
+                [(True, targets[row.id], number, row.id) for row in rows])
     run.imported += len(rows)
     run.heartbeat_at = clock.now()
     return len(rows), run.imported
@@ -158,10 +156,8 @@ def refs(session, entity: str, external_ids) -> dict[str, str]:
 def _remember(session, run: MigrationRun, entity: str, targets: dict[str, str], known: dict[str, str]) -> None:
     """Write the references not yet known (external id → target key); a changed key is updated."""
     now = clock.now()
-    new = [{"entity": entity, "external_id": e, "target_id": t, "run_id": run.id, "created_at": now}
-           for e, t in targets.items() if e not in known]
-    if new:
-        session.execute(insert(ExternalRef), new)
+    insert_rows(session, ExternalRef.__table__, ("entity", "external_id", "target_id", "run_id", "created_at"),
+                [(entity, e, t, run.id, now) for e, t in targets.items() if e not in known])
     for external_id, target in targets.items():
         if external_id in known and known[external_id] != target:
             session.execute(update(ExternalRef).where(ExternalRef.entity == entity,
@@ -233,8 +229,9 @@ def write_customers(session, run: MigrationRun, rows: list) -> dict[int, str]:
         by_code[code] = existing
         targets[external_id] = result[row.id] = code
     if created:
-        # one executemany of plain rows: the ORM's unit of work costs more than the insert itself here
-        session.execute(insert(Customer.__table__), created)
+        # plain rows in one bulk write: the ORM's unit of work costs more than the insert itself here
+        insert_rows(session, Customer.__table__, _CUSTOMER_COLUMNS,
+                    [[row[c] for c in _CUSTOMER_COLUMNS] for row in created])
         audit(session, "migration.customers_created", actor=USER, target_type="migration_run", target_id=run.id,
               after={"codes": [c["code"] for c in created]})
     _remember(session, run, "customers", targets, known)
@@ -509,6 +506,10 @@ def write_opening_balances(session, run: MigrationRun, rows: list[MigrationRow])
     _remember(session, run, "opening_balances", {_external_id(r): entry.number for r in new}, known)
     return result
 
+
+#: the tables besides the staged rows and legacy ids an entity's import reads back while it writes them
+READS_BACK = {"customers": (Customer,), "contacts": (Contact,), "products": (Product,), "suppliers": (Supplier,),
+              "stock": (StockLevel,)}
 
 WRITERS = {"customers": write_customers, "contacts": write_contacts, "products": write_products,
            "suppliers": write_suppliers, "stock": write_stock, "sales_orders": write_sales_orders,

@@ -15,6 +15,11 @@ RUN_STATUSES = ("validated", "approved", "importing", "imported", "reconciled", 
 ROW_STATUSES = ("ok", "warning", "error")
 
 
+#: rows imported per batch (one transaction each): a crash loses at most one batch's work, and larger batches
+#: spend less on committing and on the lookups each batch makes
+BATCH_SIZE = 1000
+
+
 def _in(column: str, values) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 

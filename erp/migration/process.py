@@ -11,7 +11,7 @@ from core import clock
 from core.errors import Conflict, ErpError
 from engine.errors import MessageNotDelivered
 from erp.migration import importer
-from erp.migration.models import MigrationRun
+from erp.migration.models import BATCH_SIZE, MigrationRun
 from erp.migration.runs import find_run
 
 PROCESS = "data_migration"
@@ -60,7 +60,7 @@ def _claim_next(database) -> int | None:
         return run.id
 
 
-def import_approved(database, engine, *, batch_size: int = 500) -> dict:
+def import_approved(database, engine, *, batch_size: int = BATCH_SIZE) -> dict:
     """Import one approved run (the oldest) and deliver `migration_imported` to its waiting process; each
     step is its own transaction (run_import commits batch by batch)."""
     run_id = _claim_next(database)

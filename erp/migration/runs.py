@@ -7,9 +7,10 @@ import io
 import re
 from collections import Counter
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from core import clock
+from core.bulk import insert_rows
 from core.errors import Conflict, InvalidInput, NotFound
 from erp.migration.entities import entity
 from erp.migration.mapping import Mapper, References, auto_mapping, checked_columns, find_mapping
@@ -19,7 +20,6 @@ from erp.migration.validation import pending_references, status_of, validate_row
 
 REASONS_COLUMN = "错误原因 Reasons"
 SAMPLE_ERRORS = 20
-INSERT_CHUNK = 1000
 #: runs a re-upload may replace (an import under way or done is reconciled instead)
 SUPERSEDABLE = ("validated", "approved", "failed")
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
@@ -57,10 +57,9 @@ def stage(session, entity_key: str, source: SourceTable, *, mapping: str | None 
         merged = _merged(problems, reasons)
         status = status_of(merged)
         counts[status] += 1
-        rows.append({"run_id": run.id, "row_no": row_no, "raw": raw, "values": values, "status": status,
-                     "reasons": merged, "imported": False})
-    for start in range(0, len(rows), INSERT_CHUNK):
-        session.execute(insert(MigrationRow), rows[start:start + INSERT_CHUNK])
+        rows.append((run.id, row_no, raw, values, status, merged, False))
+    insert_rows(session, MigrationRow.__table__, ("run_id", "row_no", "raw", "values", "status", "reasons",
+                                                  "imported"), rows)
     run.total, run.ok, run.warnings, run.errors = len(rows), counts["ok"], counts["warning"], counts["error"]
     session.flush()
     return run

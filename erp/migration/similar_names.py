@@ -56,13 +56,14 @@ class SimilarNames:
     def _signatures(self, key: str) -> list[str]:
         """The pairs among the key's rarest bigrams: two keys alike share at least two of those (the prefix
         filter asking for two common elements), and a pair of bigrams is far more selective than one."""
-        grams = sorted(bigrams(key), key=lambda g: (self.frequencies.get(g, 0), g))
+        frequencies = self.frequencies
+        grams = sorted(bigrams(key), key=lambda g: (frequencies.get(g, 0), g))
         prefix = grams[:min(len(grams), math.floor(_MISSABLE * len(grams)) + 2)]
         if len(prefix) < 2:
             return prefix
         return [f"{a}\0{b}" if a < b else f"{b}\0{a}" for a, b in combinations(prefix, 2)]
 
-    def add(self, key: str, label) -> None:
+    def add(self, key: str, label, *, signatures: list[str] | None = None) -> None:
         if not key:
             return
         if key in self.exact:
@@ -71,10 +72,24 @@ class SimilarNames:
         self.exact[key] = [label]
         distinct = frozenset(key)
         self.chars[key] = (distinct, len(key), len(key) - len(distinct))
-        for signature in self._signatures(key):
-            self.postings[signature].append(key)
+        postings = self.postings
+        for signature in self._signatures(key) if signatures is None else signatures:
+            postings[signature].append(key)
 
-    def find(self, key: str, *, unless=None):
+    def find_then_add(self, key: str, label):
+        """find(key), then add(key, label), signing the key once: each row of a file against the earlier ones."""
+        if not key:
+            return None
+        if key in self.exact:
+            found = self.exact[key][0]
+            self.exact[key].append(label)
+            return found
+        signatures = self._signatures(key)
+        found = self.find(key, signatures=signatures)
+        self.add(key, label, signatures=signatures)
+        return found
+
+    def find(self, key: str, *, unless=None, signatures: list[str] | None = None):
         """The label of a key like `key` (not the label `unless`), or None. At most MAX_CANDIDATES names
         sharing a rare bigram are compared, rarest bigram first, so a name costs the same in any file size."""
         if not key:
@@ -85,8 +100,9 @@ class SimilarNames:
         mine, size = frozenset(key), len(key)
         repeats = size - len(mine)
         seen, chars, checked = {key}, self.chars, 0
-        for signature in self._signatures(key):
-            for other in self.postings.get(signature, ())[-MAX_SCANNED:]:
+        postings = self.postings
+        for signature in self._signatures(key) if signatures is None else signatures:
+            for other in postings.get(signature, ())[-MAX_SCANNED:]:
                 if other in seen:
                     continue
                 seen.add(other)

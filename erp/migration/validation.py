@@ -196,10 +196,9 @@ def _similar_to_earlier(named: list[tuple[int, str]]):
     """(index, row number of the earlier similar name) for every later name like an earlier one."""
     index = SimilarNames.over(key for _, key in named)
     for i, (row_no, key) in enumerate(named):
-        earlier = index.find(key)
+        earlier = index.find_then_add(key, row_no)
         if earlier is not None:
             yield i, earlier
-        index.add(key, row_no)
 
 
 def _against_existing(session, spec: Entity, rows: list[tuple[int, dict]], found: list[list[dict]],

@@ -1,0 +1,83 @@
+"""core.bulk: rows written through the driver (COPY on PostgreSQL, executemany elsewhere) read back through the
+ORM exactly as the ORM would have written them — JSON, aware datetimes, amounts, booleans, NULLs, non-ASCII and
+the characters COPY's text format escapes — in the session's transaction, after its pending changes."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from core.bulk import insert_rows, update_rows
+from erp.crm.models import Customer
+from erp.migration.models import ExternalRef, MigrationRow, MigrationRun
+
+NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+
+
+def _run(session) -> MigrationRun:
+    run = MigrationRun(entity="customers", mapping={}, source_name="bulk.csv", source_kind="csv",
+                       status="validated", created_at=NOW, imported=0)
+    session.add(run)  # pending: insert_rows flushes it before writing rows that refer to it
+    return run
+
+
+def test_inserted_rows_read_back_as_the_orm_wrote_them(tx):
+    awkward = "北京\t华信\\商贸\n“有限”公司 \\N"
+    with tx() as session:
+        run = _run(session)
+        session.flush()
+        insert_rows(session, MigrationRow.__table__,
+                    ("run_id", "row_no", "raw", "values", "status", "reasons", "imported"),
+                    [(run.id, 2, {"名称": awkward, "空": None}, {"name_zh": awkward, "n": 3, "list": [1, "二"]},
+                      "ok", [], False),
+                     (run.id, 3, {"名称": ""}, {}, "warning", [{"field": "name_zh", "level": "warning"}], True)])
+        insert_rows(session, Customer.__table__,
+                    ("code", "name_zh", "name_key", "tax_number", "phone", "tier", "credit_limit",
+                     "payment_terms_days", "tags", "active", "created_at", "created_by"),
+                    [("C-900001", awkward, "华信", None, "13812345678", "A", Decimal("12345.67"), 30,
+                      ["重点", "华北"], True, NOW, "bulk")])
+        run_id = run.id
+    with tx() as session:
+        rows = session.scalars(select(MigrationRow).where(MigrationRow.run_id == run_id)
+                               .order_by(MigrationRow.row_no)).all()
+        assert [(r.row_no, r.status, r.imported) for r in rows] == [(2, "ok", False), (3, "warning", True)]
+        assert rows[0].raw == {"名称": awkward, "空": None}
+        assert rows[0].values == {"name_zh": awkward, "n": 3, "list": [1, "二"]}
+        assert rows[1].reasons == [{"field": "name_zh", "level": "warning"}] and rows[1].values == {}
+        customer = session.scalar(select(Customer).where(Customer.code == "C-900001"))
+        assert customer.name_zh == awkward and customer.tax_number is None
+        assert customer.credit_limit == Decimal("12345.67") and customer.tags == ["重点", "华北"]
+        assert customer.active is True and customer.created_at == NOW.astimezone(UTC)
+
+
+def test_updated_rows_change_only_the_rows_named(tx):
+    with tx() as session:
+        run = _run(session)
+        session.flush()
+        insert_rows(session, MigrationRow.__table__, ("run_id", "row_no", "raw", "values", "status", "reasons"),
+                    [(run.id, n, {}, {"external_id": f"L{n}"}, "ok", []) for n in range(1, 6)])
+        ids = session.scalars(select(MigrationRow.id).where(MigrationRow.run_id == run.id)
+                              .order_by(MigrationRow.row_no)).all()
+        update_rows(session, MigrationRow.__table__, ("imported", "target_id", "batch"), "id",
+                    [(True, f"C-00000{n}", 7, row_id) for n, row_id in enumerate(ids[:3], start=1)])
+        update_rows(session, MigrationRow.__table__, ("imported",), "id", [])  # nothing to do
+        run_id = run.id
+    with tx() as session:
+        rows = session.execute(select(MigrationRow.row_no, MigrationRow.imported, MigrationRow.target_id,
+                                      MigrationRow.batch).where(MigrationRow.run_id == run_id)
+                               .order_by(MigrationRow.row_no)).all()
+    assert [tuple(r) for r in rows] == [(1, True, "C-000001", 7), (2, True, "C-000002", 7),
+                                        (3, True, "C-000003", 7), (4, False, None, None), (5, False, None, None)]
+
+
+def test_a_failed_bulk_write_rolls_back_with_its_transaction(tx):
+    with tx() as session:
+        session.add(ExternalRef(entity="customers", external_id="L1", target_id="C-000001", created_at=NOW))
+    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        with tx() as session:
+            insert_rows(session, ExternalRef.__table__, ("entity", "external_id", "target_id", "created_at"),
+                        [("customers", "L2", "C-000002", NOW), ("customers", "L1", "C-000009", NOW)])
+    with tx() as session:
+        assert session.execute(select(ExternalRef.external_id, ExternalRef.target_id)).all() == [("L1", "C-000001")]
