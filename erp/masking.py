@@ -79,3 +79,22 @@ def _collect(schema, found: set[str]) -> None:
         if key in ("$defs", "definitions") and isinstance(value, dict):
             value = list(value.values())
         _collect(value, found)
+
+
+def present(data, fields: Iterable[str]) -> set[str]:
+    """The names in `fields` that hold a value somewhere in `data` (dicts and lists walked): what a showing of
+    `data` unmasked reveals, for the access log."""
+    return _present(data, frozenset(fields))
+
+
+def _present(value, fields: frozenset[str]) -> set[str]:
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in fields and item not in (None, "", [], {}):
+                found.add(key)
+            found |= _present(item, fields)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _present(item, fields)
+    return found

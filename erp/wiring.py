@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import threading
 import time
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from core import clock, db
 from core.calendar import BusinessCalendar
@@ -75,12 +75,14 @@ def user_exists(session, username: str) -> bool:
 
 @lru_cache(maxsize=1)
 def engine() -> Engine:
-    from erp.notify import on_engine_event
+    from erp.notify import subscribe
 
     settings = load_settings()
-    return Engine(build_registry(), FormCatalog(settings.forms_dir), groups_of=groups_of,
-                  script_cpu_seconds=settings.script_cpu_seconds, listeners=[on_engine_event],
-                  script_globals=script_globals(), user_exists=user_exists, delegations=active_delegations)
+    built = Engine(build_registry(), FormCatalog(settings.forms_dir), groups_of=groups_of,
+                   script_cpu_seconds=settings.script_cpu_seconds,
+                   script_globals=script_globals(), user_exists=user_exists, delegations=active_delegations)
+    subscribe(built)  # task mails with the task's data, masked per recipient
+    return built
 
 
 def periodic_jobs(database):
@@ -93,13 +95,13 @@ def periodic_jobs(database):
 
     @jobs.register("tasks.escalate", "* * * * *", "待办催办与升级 Remind about and escalate overdue tasks")
     def escalate(session, now):
-        return run_escalations(session, engine(), notify_task, now)
+        return run_escalations(session, engine(), partial(notify_task, engine=engine()), now)
 
     @jobs.register("notifications.daily_digest", "0 8 * * *", "每日待办汇总 Daily digest of open tasks")
     def daily_digest(session, now):
         from erp.notify import enqueue_digests
 
-        return {"digests": enqueue_digests(session, now)}
+        return {"digests": enqueue_digests(session, now, engine())}
 
     @jobs.register("crm.follow_up_reminders", "*/15 * * * *", "客户跟进提醒 Remind owners of follow-ups falling due")
     def crm_follow_ups(session, now):

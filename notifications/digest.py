@@ -15,7 +15,8 @@ def enqueue_daily_digests(session, open_tasks_by_user: dict[str, list[dict]], da
                           *, at: datetime | None = None) -> list[OutboxMessage]:
     """Enqueue `day`'s digest for every user with open tasks who wants one (at most one per user and day,
     however often this runs). Each task is a dict with task_id, task_name, process_name and optionally
-    business_key, due_at (aware datetime or ISO text) and amount (CNY)."""
+    business_key, due_at (aware datetime or ISO text), amount (CNY) and details (a PersonalInfo, e.g. the
+    task's form data: masked or shown and logged per recipient, like in every mail)."""
     day_starts = datetime.combine(day, time.min, tzinfo=BEIJING)
     enqueued = []
     for username, tasks in sorted(open_tasks_by_user.items()):

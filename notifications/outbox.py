@@ -14,6 +14,7 @@ from core.errors import InvalidInput
 from erp.identity.models import User
 from notifications.config import MailConfig, load_mail_config
 from notifications.models import KINDS, LOCALES, OPT_IN_KINDS, PENDING, NotificationPreference, OutboxMessage
+from notifications.personal import may_see_personal, note_shown, resolve
 from notifications.rendering import render
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,10 @@ def enqueue(session, kind: str, *, to_user: str | None = None, to_email: str | N
     """Render a mail for `to_user` (their email and language) or a bare `to_email` (in `locale`, default
     zh_CN) and add it to the outbox, due at `at` (default now).
 
+    Personal information of other people (notifications.personal.PersonalInfo in `context`) is shown as it is
+    only to a user holding personal_data.view, and that showing is written to the access log in this
+    transaction; every other recipient reads it masked.
+
     Returns None, changing nothing, when the user has no email address, has switched this kind off, or a
     mail with the same `dedupe_key` exists already (also one a concurrent transaction just committed)."""
     if kind not in KINDS:
@@ -35,14 +40,19 @@ def enqueue(session, kind: str, *, to_user: str | None = None, to_email: str | N
     if dedupe_key is not None and _exists(session, dedupe_key):
         return None
     config = config or load_mail_config()
-    email, locale, name = recipient
+    email, locale, name, sees_personal = recipient
+    context, shown = resolve(context, unmasked=sees_personal, locale=locale)
     mail = render(kind, locale, {"base_url": config.base_url, "recipient_name": name, **context})
     when = at or clock.now()
     message = OutboxMessage(
         created_at=clock.now(), kind=kind, recipient_user=to_user, recipient_email=email, locale=locale,
         subject=mail.subject, body_text=mail.text, body_html=mail.html, status=PENDING, attempts=0,
         next_attempt_at=when, message_id=make_msgid(domain=config.message_id_domain), dedupe_key=dedupe_key)
-    return message if _insert(session, message) else None
+    if not _insert(session, message):
+        return None
+    if to_user is not None:
+        note_shown(session, shown, recipient=to_user, kind=kind)
+    return message
 
 
 def set_preference(session, username: str, kind: str, enabled: bool) -> None:
@@ -72,12 +82,13 @@ def wants(session, username: str, kind: str) -> bool:
     return kind not in OPT_IN_KINDS if enabled is None else enabled
 
 
-def _recipient(session, kind, to_user, to_email, locale) -> tuple[str, str, str | None] | None:
-    """(address, locale, display name), or None when this mail is not to be sent."""
+def _recipient(session, kind, to_user, to_email, locale) -> tuple[str, str, str | None, bool] | None:
+    """(address, locale, display name, may see personal information unmasked), or None when this mail is not
+    to be sent. A bare address is no user whose role we know: it sees personal information masked."""
     if to_user is None:
         if not to_email:
             raise InvalidInput("a mail needs to_user or to_email")
-        return to_email, locale if locale in LOCALES else "zh_CN", None
+        return to_email, locale if locale in LOCALES else "zh_CN", None, False
     user = session.scalars(select(User).where(User.username == to_user)).first()
     if user is None:
         log.warning("no %s mail: there is no user %r", kind, to_user)
@@ -85,7 +96,8 @@ def _recipient(session, kind, to_user, to_email, locale) -> tuple[str, str, str 
     address = to_email or user.email
     if not address or not wants(session, to_user, kind):
         return None
-    return address, user.locale if user.locale in LOCALES else "zh_CN", user.display_name
+    return (address, user.locale if user.locale in LOCALES else "zh_CN", user.display_name,
+            may_see_personal(user.roles))
 
 
 def _exists(session, dedupe_key: str) -> bool:

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 
 from core.errors import InvalidInput
 from notifications.models import KINDS, LOCALES
+from notifications.personal import resolve
 
 TEMPLATES = Path(__file__).parent / "templates"
 _TASK = ("task_id", "task_name", "process_name", "business_key", "due_at")
@@ -24,7 +25,8 @@ _INSTANCE = ("instance_id", "process_name", "business_key")
 _ALERT = ("alert_id", "rule_name", "metric", "comparator", "value", "threshold", "raised_at", "project_code",
           "project_name", "risk_code", "risk_title", "instance_id")
 #: what each kind's templates need in the context (enqueue adds base_url and recipient_name itself);
-#: optional everywhere: amount (CNY); in a task: instance_id
+#: optional everywhere: amount (CNY); in a task: instance_id; in task, instance and follow-up mails (and in each
+#: task of the digest): details, a notifications.personal.PersonalInfo (shown as label: value rows)
 REQUIRED_CONTEXT: dict[str, tuple[str, ...]] = {
     "task_assigned": _TASK,
     "task_due_soon": _TASK,
@@ -111,6 +113,7 @@ def render(kind: str, locale: str, context: dict) -> RenderedMail:
     if missing:
         raise InvalidInput(f"{kind} mail needs {', '.join(missing)} in its context")
     locale = locale if locale in LOCALES else "zh_CN"
+    context, _shown = resolve(context, unmasked=False, locale=locale)  # enqueue resolves per recipient first
     values = {**context, "locale": locale}
     env = _environment()
     subject = " ".join(env.get_template(f"{kind}.{locale}.subject").render(values).split())  # one line

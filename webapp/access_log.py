@@ -9,6 +9,7 @@ from flask import Flask, g, request
 
 from erp.audit.access import record_access
 from erp.audit.changes import begin_acting, end_acting
+from erp.masking import present  # also for the views that note what they showed
 from webapp import requestdb
 
 
@@ -23,21 +24,7 @@ def note_unmasked(entity: str, entity_id, data, personal_fields: Iterable[str], 
     """For a view showing `data` masked or not by personal_data.view: when the user holds it, note the personal
     fields that carry a value in `data` (at any depth)."""
     if getattr(g.get("_login_user"), "can", lambda _p: False)("personal_data.view"):
-        personal_shown(entity, entity_id, present(data, frozenset(personal_fields)), how=how)
-
-
-def present(data, fields: frozenset[str]) -> set[str]:
-    """The names in `fields` that hold a value somewhere in `data` (dicts and lists walked)."""
-    found: set[str] = set()
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key in fields and value not in (None, "", [], {}):
-                found.add(key)
-            found |= present(value, fields)
-    elif isinstance(data, list):
-        for value in data:
-            found |= present(value, fields)
-    return found
+        personal_shown(entity, entity_id, present(data, personal_fields), how=how)
 
 
 def _how() -> str:

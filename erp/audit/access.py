@@ -1,6 +1,7 @@
 """The access log (访问日志): every time personal information is shown unmasked to a user — on a page, in an
-export, printed or through the API — who saw which fields of what, when and from where (PIPL). Entries are
-append-only like the audit log; the pages and API write them, the auditor and the privacy officer search them."""
+export, printed, through the API or in a mail — who saw which fields of what, when and from where (PIPL).
+Entries are append-only like the audit log; the pages, the API and the mail outbox write them, the auditor and the
+privacy officer search them."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -11,7 +12,8 @@ from core import clock
 from engine.values import jsonable
 from erp.audit.models import AccessEntry
 
-HOW = ("view", "export", "print", "api")
+#: the ways of access; "email": a mail showed it to its recipient (no address: it was not read from a network)
+HOW = ("view", "export", "print", "api", "email")
 
 
 def record_access(session, *, actor: str, how: str, entity: str, entity_id=None, fields: Iterable[str] = (),

@@ -54,7 +54,7 @@ class RecordChange(Base):
 
 class AccessEntry(Base):
     """One showing of personal information, unmasked, to a user (访问日志, PIPL): who saw which fields of what,
-    when, from which address and how (on a page, in an export, printed, through the API)."""
+    when, from which address and how (on a page, in an export, printed, through the API, in a mail)."""
 
     __tablename__ = "access_log"
     __table_args__ = (Index("ix_access_log_entity", "entity", "entity_id"),)
@@ -62,7 +62,7 @@ class AccessEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     actor: Mapped[str] = mapped_column(String(200), index=True)
-    #: view | export | print | api
+    #: view | export | print | api | email (a mail showed it to its recipient: no address then)
     how: Mapped[str] = mapped_column(String(10))
     #: what was shown, e.g. crm_customer, crm_contact, purchasing_supplier, instance, task, audit_log
     entity: Mapped[str] = mapped_column(String(60))
@@ -70,5 +70,5 @@ class AccessEntry(Base):
     #: the personal fields shown unmasked
     fields: Mapped[list] = mapped_column(JSON)
     address: Mapped[str | None] = mapped_column(String(64), info={"personal": "personal", "grade": "general"})
-    #: the page or endpoint, e.g. GET /crm/customers/3
+    #: the page or endpoint, e.g. GET /crm/customers/3; for a mail its kind, e.g. task_assigned
     detail: Mapped[str | None] = mapped_column(Text)

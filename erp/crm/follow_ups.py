@@ -1,5 +1,6 @@
 """Reminder mails for follow-ups falling due (the periodic job `crm.follow_up_reminders`): one mail per
-follow-up to its owner, in the owner's language, and the follow-up is marked so it is never reminded twice."""
+follow-up to its owner, in the owner's language, and the follow-up is marked so it is never reminded twice.
+The mail names the customer's contact to call, masked unless the owner may see personal information."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -7,11 +8,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from core import clock
-from erp.crm.models import Activity, Customer, Opportunity
+from erp.crm.models import PERSONAL_FIELDS, Activity, Contact, Customer, Opportunity
 from notifications.outbox import enqueue
+from notifications.personal import PersonalInfo
 
 #: a follow-up is reminded once it falls due within this time (the job runs every 15 minutes)
 REMIND_BEFORE = timedelta(minutes=30)
+#: what the mail shows of the contact, labelled in both languages (each reader gets theirs)
+CONTACT_LABELS = {"contact_name": "联系人 Contact", "title": "职务 Title", "mobile": "手机 Mobile",
+                  "email": "邮箱 Email", "wechat_id": "微信 WeChat"}
 
 
 def send_follow_up_reminders(session, now: datetime | None = None, *, limit: int = 500, config=None) -> dict:
@@ -39,9 +44,22 @@ def _due(session, until: datetime, limit: int):
 
 
 def _context(session, activity: Activity) -> dict:
-    customer = session.get(Customer, activity.customer_id) if activity.customer_id else None
     opportunity = session.get(Opportunity, activity.opportunity_id) if activity.opportunity_id else None
-    return {"activity_id": activity.id, "activity_kind": activity.kind, "subject": activity.subject,
-            "customer_id": activity.customer_id, "customer_name": customer.name_zh if customer else "—",
-            "opportunity_title": opportunity.title if opportunity else None, "due_at": activity.due_at,
-            "notes": activity.notes}
+    customer_id = activity.customer_id or (opportunity.customer_id if opportunity else None)
+    customer = session.get(Customer, customer_id) if customer_id else None
+    context = {"activity_id": activity.id, "activity_kind": activity.kind, "subject": activity.subject,
+               "customer_id": customer_id, "customer_name": customer.name_zh if customer else "—",
+               "opportunity_title": opportunity.title if opportunity else None, "due_at": activity.due_at,
+               "notes": activity.notes}
+    contact = _contact_to_call(session, customer_id) if customer_id else None
+    return {**context, "details": contact} if contact is not None else context
+
+
+def _contact_to_call(session, customer_id: int) -> PersonalInfo | None:
+    """The customer's primary contact (else the first one), as personal information of someone else."""
+    contact = session.scalars(select(Contact).where(Contact.customer_id == customer_id)
+                              .order_by(Contact.is_primary.desc(), Contact.id).limit(1)).first()
+    if contact is None:
+        return None
+    return PersonalInfo("crm_contact", contact.id, {name: getattr(contact, name) for name in CONTACT_LABELS},
+                        frozenset(PERSONAL_FIELDS), CONTACT_LABELS)

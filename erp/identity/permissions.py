@@ -15,8 +15,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "instance.view": frozenset(ROLES),
     # every instance, not only one's own (managers see their reports' through instance.view)
     "instance.view_all": frozenset({"analyst", "administrator"}),
-    # personal information (phone numbers, ID numbers, bank accounts) unmasked
-    "personal_data.view": frozenset({"manager", "administrator"}),
+    # personal information (phone numbers, ID numbers, bank accounts) unmasked; the person in charge of
+    # personal-information protection answers people's requests about their own information and needs it
+    "personal_data.view": frozenset({"manager", "administrator", "privacy_officer"}),
     # set due and follow-up dates on others' tasks, reassign within one's team
     "task.supervise": frozenset({"manager", "administrator"}),
     # process definitions and their versions (the modeler builds on this)

@@ -36,7 +36,7 @@ EXPORT_LIMIT = 50_000
 BEIJING = ZoneInfo("Asia/Shanghai")
 #: how personal information was accessed, as the access log page names it
 WAYS = {"view": lazy_gettext("Viewed on a page"), "export": lazy_gettext("Exported"), "print": lazy_gettext("Printed"),
-        "api": lazy_gettext("Through the API")}
+        "api": lazy_gettext("Through the API"), "email": lazy_gettext("Sent by email")}
 AUDIT_KEYS = ("actor", "action", "target_type", "target_id", "since", "until", "q", "kind")
 #: which entries the page lists: business events (audit_log, the default), record changes, or both by time
 KINDS = {"event": audit.EVENT, "change": audit.CHANGE, "all": None}
