@@ -52,17 +52,19 @@ def run_import(database, run_id: int, *, batch_size: int = BATCH_SIZE, progress=
     entity, number = _entity_and_last_batch(database, run_id)
     size = 10**9 if entity == "opening_balances" else max(int(batch_size), 1)
     imported = batches = 0
+    memo: dict = {}  # what the batches of this call learn once and share (CustomerDirectory)
     while stop_after_batches is None or batches < stop_after_batches:
         try:
             with database.transaction() as session:
-                done = _import_batch(session, _locked_run(session, run_id), size, number + batches + 1)
+                done = _import_batch(session, _locked_run(session, run_id), size, number + batches + 1, memo)
         except (InvalidInput, NotFound, Conflict) as exc:
             _fail(database, run_id, exc)
             raise
         if done is None:
             break
         imported, batches = imported + done[0], batches + 1
-        if batches & (batches - 1) == 0:  # after batch 1, 2, 4, 8, ...: the tables grew since the planner looked
+        if batches & (batches - 1) == 0 and batches.bit_length() % 2:  # after batch 1, 4, 16, ...: the tables
+            # grew since the planner looked
             _refresh_statistics(database, READS_BACK.get(entity, ()))
         if progress is not None:
             progress(done[1], total)
@@ -97,14 +99,19 @@ def _locked_run(session, run_id: int) -> MigrationRun:
     return run
 
 
-def _import_batch(session, run: MigrationRun, size: int, number: int) -> tuple[int, int] | None:
+def _import_batch(session, run: MigrationRun, size: int, number: int, memo: dict) -> tuple[int, int] | None:
     """Import the next rows of `run`; (rows imported, rows of the run imported so far) or None when done."""
     if run.status != "importing":
         raise Conflict(f"migration run {run.id} is {run.status}, no longer importing")
     rows = _next_rows(session, run, size)
     if not rows:
         return None
-    targets = WRITERS[run.entity](session, run, rows)
+    if run.entity == "customers":
+        if "customers" not in memo:
+            memo["customers"] = CustomerDirectory(session)
+        targets = write_customers(session, run, rows, directory=memo["customers"])
+    else:
+        targets = WRITERS[run.entity](session, run, rows)
     update_rows(session, MigrationRow.__table__, ("imported", "target_id", "batch"), "id",
                 [(True, targets[row.id], number, row.id) for row in rows])
     run.imported += len(rows)
@@ -202,17 +209,35 @@ def _customer_fields(values: dict) -> dict:
     return {name: value for name, value in fields.items() if value is not None}
 
 
-def write_customers(session, run: MigrationRun, rows: list) -> dict[int, str]:
+class CustomerDirectory:
+    """What an import of customers knows of the customers on file: legacy id → code, tax number → code, the
+    codes taken and the last C-number. Read once per import and kept up to date by its batches, so a batch
+    loads only the customers it updates instead of probing the tables for each of its rows (on PostgreSQL
+    10^5 index probes per run cost more than writing the rows)."""
+
+    def __init__(self, session):
+        self.refs: dict[str, str] = dict(session.execute(
+            select(ExternalRef.external_id, ExternalRef.target_id).where(ExternalRef.entity == "customers")).all())
+        on_file = session.execute(select(Customer.code, Customer.tax_number)).all()
+        self.codes: set[str] = {code for code, _ in on_file}
+        self.taxes: dict[str, str] = {tax: code for code, tax in on_file if tax}
+        self.number = _last_customer_number(session)
+
+
+def write_customers(session, run: MigrationRun, rows: list, *, directory: CustomerDirectory | None = None
+                    ) -> dict[int, str]:
     """Known legacy ids (or an existing customer with the same tax number) are updated through
     crm.update_customer. New customers are checked by crm's own rules and created together: create_customer
     compares each new name with every customer on file, which validation has done for the run already and
     which would make a large import quadratic."""
-    known = refs(session, "customers", (_external_id(r) for r in rows))
-    by_code = {c.code: c for c in _in(session, Customer, Customer.code, known.values())}
-    taxes = [r.values.get("tax_number") for r in rows if _external_id(r) not in known]
-    by_tax = {c.tax_number: c for c in _in(session, Customer, Customer.tax_number, taxes)}
+    directory = directory or CustomerDirectory(session)
+    known = {e: directory.refs[e] for e in (_external_id(r) for r in rows) if e in directory.refs}
+    taxes = {t: directory.taxes[t] for t in (r.values.get("tax_number") for r in rows
+                                             if _external_id(r) not in known) if t in directory.taxes}
+    by_code = {c.code: c for c in _in(session, Customer, Customer.code, {*known.values(), *taxes.values()})}
+    by_tax = {tax: by_code[code] for tax, code in taxes.items() if code in by_code}
     targets, created, result = {}, [], {}
-    number = _last_customer_number(session)
+    number = directory.number
     for row in rows:
         external_id, fields = _external_id(row), _customer_fields(row.values)
         existing = by_code.get(known.get(external_id)) or by_tax.get(fields.get("tax_number"))
@@ -221,13 +246,17 @@ def write_customers(session, run: MigrationRun, rows: list) -> dict[int, str]:
         elif existing is not None:
             crm.update_customer(session, existing.id, by=USER, **fields)
         else:
-            existing = _new_customer(fields, row.values.get("code"), number + len(created) + 1, by_code)
+            existing = _new_customer(fields, row.values.get("code"), number + len(created) + 1,
+                                     lambda code: code in by_code or code in directory.codes)
             created.append(existing)
             if existing["tax_number"]:
                 by_tax[existing["tax_number"]] = existing
         code = existing["code"] if isinstance(existing, dict) else existing.code
         by_code[code] = existing
         targets[external_id] = result[row.id] = code
+        tax = existing["tax_number"] if isinstance(existing, dict) else existing.tax_number
+        if tax:
+            directory.taxes[tax] = code
     if created:
         # plain rows in one bulk write: the ORM's unit of work costs more than the insert itself here
         insert_rows(session, Customer.__table__, _CUSTOMER_COLUMNS,
@@ -235,14 +264,17 @@ def write_customers(session, run: MigrationRun, rows: list) -> dict[int, str]:
         audit(session, "migration.customers_created", actor=USER, target_type="migration_run", target_id=run.id,
               after={"codes": [c["code"] for c in created]})
     _remember(session, run, "customers", targets, known)
+    directory.refs.update(targets)
+    directory.codes.update(c["code"] for c in created)
+    directory.number = number + len(created)
     return result
 
 
-def _new_customer(fields: dict, code, number: int, by_code: dict) -> dict:
+def _new_customer(fields: dict, code, number: int, taken) -> dict:
     """The row of a new customer, checked by crm's own rules (crm._customer_values)."""
     values = crm._customer_values({"name_zh": fields.pop("name_zh", None), **fields})
     code = str(code).strip().upper() if code else f"C-{number:06d}"
-    if code in by_code:
+    if taken(code):
         raise Conflict(f"customer code {code} is taken")
     row = {column: None for column in _CUSTOMER_COLUMNS}
     row.update(tier="C", credit_limit=Decimal("0.00"), payment_terms_days=30, tags=[], active=True)

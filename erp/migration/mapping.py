@@ -345,6 +345,8 @@ def apply(entity_key: str, columns: dict, raw_row: dict, *, references: Referenc
     return Mapper(entity_key, columns, references)(raw_row)
 
 
+#: the kinds cleanse changes beyond trimming
+_CLEANSED_KINDS = frozenset(("int", "money", "decimal", "date", "phone", "mobile", "credit_code", "email", "choice"))
 #: the transform after which a value of the kind is already in its normal form (cleanse would redo it)
 _NORMALISING_OP = {"money": "number", "decimal": "number", "date": "date", "phone": "phone_cn",
                    "mobile": "phone_cn", "email": "lower"}
@@ -365,7 +367,11 @@ class Mapper:
             default = rule.get("default")
             default = None if is_missing(default) else cleanse(f, str(default))
             normal = bool(steps) and (steps[-1][1].get("op") == _NORMALISING_OP.get(f.kind))
-            self.plan.append((name, f, rule.get("source"), steps, default, normal))
+            if steps and steps[0][1].get("op") == "trim":  # every value is trimmed first anyway
+                steps = steps[1:]
+            # a value only trimmed needs no second missing check, and a text field no cleansing
+            plain = not steps and f.kind not in _CLEANSED_KINDS
+            self.plan.append((name, f, rule.get("source"), steps, default, normal or plain))
 
     @staticmethod
     def _function(op, references):
@@ -389,17 +395,18 @@ class Mapper:
     def _value(f: Field, value, steps, default, normal: bool, problems: list):
         if value is None:
             return default
-        text = value if isinstance(value, str) else str(value)
-        if is_missing(text):
+        text = trim(value if isinstance(value, str) else str(value))
+        if len(text) <= _LONGEST_MISSING and text.casefold() in MISSING:
             return default
-        for function, step in steps:
-            try:
-                text = function(text, step)
-            except TransformError as exc:
-                problems.append({"field": f.name, **exc.reason})
-                return trim(text)
-        if is_missing(text):
-            return None
+        if steps:
+            for function, step in steps:
+                try:
+                    text = function(text, step)
+                except TransformError as exc:
+                    problems.append({"field": f.name, **exc.reason})
+                    return trim(text)
+            if is_missing(text):
+                return None
         return text if normal else cleanse(f, text)
 
 

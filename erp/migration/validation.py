@@ -56,6 +56,8 @@ def _row_reasons(spec: Entity, values: dict, references: References) -> list[dic
             if f.required:
                 reasons.append(reason(f.name, "required"))
             continue
+        if f.kind == "text":  # any text will do
+            continue
         message = _format_problem(f, value)
         if message is None and f.kind == "ref":
             found, level = _reference_problem(f, str(value), references)
