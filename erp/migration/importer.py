@@ -103,9 +103,11 @@ def _import_batch(session, run: MigrationRun, size: int, number: int, memo: dict
     """Import the next rows of `run`; (rows imported, rows of the run imported so far) or None when done."""
     if run.status != "importing":
         raise Conflict(f"migration run {run.id} is {run.status}, no longer importing")
-    rows = _next_rows(session, run, size)
+    rows = _next_rows(session, run, size, after=memo.get("after", 0))
     if not rows:
         return None
+    # every row up to the last of the first `size` is taken (an order's further lines may follow it)
+    memo["after"] = rows[min(len(rows), size) - 1].id
     if run.entity == "customers":
         if "customers" not in memo:
             memo["customers"] = CustomerDirectory(session)
@@ -119,10 +121,14 @@ def _import_batch(session, run: MigrationRun, size: int, number: int, memo: dict
     return len(rows), run.imported
 
 
-def _next_rows(session, run: MigrationRun, size: int) -> list:
-    """The next rows to import as plain (id, row_no, values) rows: no ORM objects for 10^5 rows."""
+def _next_rows(session, run: MigrationRun, size: int, *, after: int = 0) -> list:
+    """The next rows to import as plain (id, row_no, values) rows: no ORM objects for 10^5 rows. Rows are
+    imported in id order, so those up to `after` (the last of this import's previous batch) are done: starting
+    the index scan there skips the entries the batches before left behind (on PostgreSQL an updated row's old
+    index entry stays until VACUUM, and each batch would read all of them again)."""
     query = (select(MigrationRow.id, MigrationRow.row_no, MigrationRow.values)
-             .where(MigrationRow.run_id == run.id, MigrationRow.imported.is_(False), MigrationRow.status != "error")
+             .where(MigrationRow.run_id == run.id, MigrationRow.imported.is_(False), MigrationRow.status != "error",
+                    MigrationRow.id > after)
              .order_by(MigrationRow.id))
     rows = list(session.execute(query.limit(size)))
     if run.entity != "sales_orders" or len(rows) < size:
