@@ -18,7 +18,7 @@ _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
 def _processors(table: Table, columns: Sequence[str], dialect) -> list:
-    return [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
 
 
 def _bound(rows: Iterable[Sequence], processors: list) -> Iterable[tuple]:
