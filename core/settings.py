@@ -23,6 +23,10 @@ class Settings:
     admin_session_idle_minutes: int = 30
     #: administrators must set up a TOTP second factor before they may use the administration pages
     require_totp_for_admins: bool = False
+    #: reverse proxies in front of the web app (nginx: 1) whose X-Forwarded-For / -Proto / -Host are believed:
+    #: the client's address in the audit and access logs and the login limits is the one the nearest proxy
+    #: saw. 0 (directly reachable) ignores those headers, which anyone could send
+    trusted_proxies: int = 0
     #: retention (days) of each log, enforced by the audit.retention job; the audit and access logs are kept at
     #: least LOG_MINIMUM_DAYS (Cybersecurity Law art. 21: network logs at least six months), whatever is set
     audit_retention_days: int = 365
@@ -56,6 +60,7 @@ def _security_settings(env) -> dict:
         "session_idle_minutes": idle,
         "admin_session_idle_minutes": int(env.get("ERP_ADMIN_SESSION_IDLE_MINUTES", idle)),
         "require_totp_for_admins": env.get("ERP_REQUIRE_TOTP_FOR_ADMINS", "") in ("1", "true", "yes"),
+        "trusted_proxies": max(int(env.get("ERP_TRUSTED_PROXIES", "0")), 0),
     }
 
 

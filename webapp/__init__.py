@@ -10,8 +10,10 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import db
+from core.settings import load_settings
 
 DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
@@ -52,7 +54,17 @@ def create_app(config: dict | None = None) -> Flask:
     navigation.init_app(app)
     _register_blueprints(app)
     security_headers.init_app(app)
+    _behind_proxies(app)
     return app
+
+
+def _behind_proxies(app: Flask) -> None:
+    """Behind ERP_TRUSTED_PROXIES reverse proxies the client's address, scheme and host are the ones the
+    proxies forward (X-Forwarded-For/-Proto/-Host): without it every request would come from the proxy, one
+    address for the whole company in the logs and the login limits."""
+    hops = app.config.get("TRUSTED_PROXIES", load_settings().trusted_proxies)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _server_timing(app: Flask) -> None:

@@ -100,3 +100,30 @@ def test_every_attempt_is_audited_and_blocked_ones_do_not_extend_the_block(clien
         attempts = session.scalars(select(LoginAttempt).order_by(LoginAttempt.id)).all()
         assert [(a.success, a.factor, a.address) for a in attempts] == \
             [(False, "password", "10.1.1.1")] * 5 + [(True, "password", "10.1.1.1")]
+
+
+def test_behind_a_trusted_proxy_the_address_is_the_clients_and_otherwise_the_header_is_ignored(database, engine,
+                                                                                                make_user):
+    """Behind nginx every request comes from 127.0.0.1: with ERP_TRUSTED_PROXIES=1 the address recorded and
+    limited is the one nginx forwards; without a proxy a client's own X-Forwarded-For is not believed."""
+    make_user("wangfang")
+    config = {"TESTING": True, "ENGINE": engine, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test",
+              "SESSION_COOKIE_SECURE": False}
+    proxied = create_app({**config, "TRUSTED_PROXIES": 1}).test_client()
+    direct = create_app({**config, "TRUSTED_PROXIES": 0}).test_client()
+
+    def attempt(client, forwarded_for):
+        return client.post("/login", data={"username": "wangfang", "password": "wrong-password-1"},
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                           headers={"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https"})
+
+    with clock.frozen(clock.now()):
+        # a spoofed first hop is the client's own claim: only the address nginx appended counts
+        assert attempt(proxied, "198.51.100.1, 203.0.113.9").status_code == 401
+        assert attempt(direct, "203.0.113.10").status_code == 401
+    with db.transaction(readonly=True) as session:
+        addresses = session.scalars(select(LoginAttempt.address).order_by(LoginAttempt.id)).all()
+        audited = session.scalars(select(AuditEntry.address).where(AuditEntry.action == "login_failed")
+                                  .order_by(AuditEntry.id)).all()
+    assert addresses == ["203.0.113.9", "127.0.0.1"]
+    assert audited == ["203.0.113.9", "127.0.0.1"]
