@@ -37,6 +37,12 @@ class Settings:
     job_run_retention_days: int = 90
     #: the staged source rows of data-migration runs that were signed off (counted from their import)
     migration_staging_retention_days: int = 30
+    #: PIPL practice: a person's request about their information is answered within this many working days
+    pi_request_due_workdays: int = 15
+    #: a personal-information security incident is assessed within this many hours of its report, and the
+    #: regulator and the people affected are told within the second figure
+    incident_assess_hours: int = 24
+    incident_notify_hours: int = 72
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -50,6 +56,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         echo_sql=env.get("ERP_ECHO_SQL", "") in ("1", "true", "yes"),
         **_security_settings(env),
         **_retention_settings(env),
+        pi_request_due_workdays=max(int(env.get("ERP_PI_REQUEST_DUE_WORKDAYS", "15")), 1),
+        incident_assess_hours=max(int(env.get("ERP_INCIDENT_ASSESS_HOURS", "24")), 1),
+        incident_notify_hours=max(int(env.get("ERP_INCIDENT_NOTIFY_HOURS", "72")), 1),
     )
 
 

@@ -2,33 +2,30 @@
 security incidents (take a session, never commit)."""
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 from core import clock
 from core.calendar import BEIJING, BusinessCalendar
 from core.errors import Conflict, InvalidInput, NotFound
+from core.settings import load_settings
 from erp.privacy.models import CHANNELS, REQUEST_KINDS, Consent, PrivacyRequest, SecurityIncident
 from erp.privacy.subjects import CORRECTABLE, find_subject, subject_email, subject_name
 from erp.sales.pricing import next_number
 
-#: PIPL practice: a person's request is answered within 15 business days (setting ERP_PI_REQUEST_DUE_WORKDAYS)
-DEFAULT_DUE_WORKDAYS = 15
 #: the group of the person in charge of personal-information protection (个人信息保护负责人)
 OFFICERS = "privacy_officers"
-#: an incident is assessed within 24 hours of its report, and the regulator and the people affected are told
-#: within 72 hours (settings ERP_INCIDENT_ASSESS_HOURS, ERP_INCIDENT_NOTIFY_HOURS)
-DEFAULT_ASSESS_HOURS, DEFAULT_NOTIFY_HOURS = 24, 72
 
 
-def due_workdays(env=None) -> int:
-    return int((os.environ if env is None else env).get("ERP_PI_REQUEST_DUE_WORKDAYS", DEFAULT_DUE_WORKDAYS))
+def due_workdays() -> int:
+    """Working days to answer a person's request (PIPL practice: 15; setting ERP_PI_REQUEST_DUE_WORKDAYS)."""
+    return load_settings().pi_request_due_workdays
 
 
-def incident_hours(env=None) -> tuple[int, int]:
-    env = os.environ if env is None else env
-    return (int(env.get("ERP_INCIDENT_ASSESS_HOURS", DEFAULT_ASSESS_HOURS)),
-            int(env.get("ERP_INCIDENT_NOTIFY_HOURS", DEFAULT_NOTIFY_HOURS)))
+def incident_hours() -> tuple[int, int]:
+    """Hours to assess an incident and to notify the regulator and the people affected (24 and 72; settings
+    ERP_INCIDENT_ASSESS_HOURS, ERP_INCIDENT_NOTIFY_HOURS)."""
+    settings = load_settings()
+    return settings.incident_assess_hours, settings.incident_notify_hours
 
 
 def record_consent(session, subject_type: str, subject_id, *, purpose: str, scope, channel: str, by: str,
