@@ -134,7 +134,10 @@ def masked(entry: dict) -> dict:
 
 
 def shown_personal(entry: dict) -> set[str]:
-    """The personal keys that carry a value in the entry (what an unmasked reader is shown)."""
+    """The personal keys that carry a value in the entry (what an unmasked reader is shown). A recorded
+    change keeps personal values masked already (erp.audit.changes): reading it shows nothing personal."""
+    if entry["kind"] == CHANGE:
+        return set()
     keys = personal_keys(entry)
     return {k for part in (entry["before"], entry["after"]) if isinstance(part, dict)
             for k, v in part.items() if k in keys and v is not None}
