@@ -3,6 +3,7 @@ references. Templates, auto-mapping, validation and the importer all read these 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 KINDS = ("text", "int", "decimal", "money", "date", "phone", "mobile", "email", "credit_code", "choice", "ref")
 YES_NO = ("yes", "no")
@@ -34,9 +35,9 @@ class Entity:
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
 
-    @property
-    def field_names(self) -> list[str]:
-        return [f.name for f in self.fields]
+    @cached_property
+    def field_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields)
 
 
 def _external_id(help_zh: str = "旧系统中的编号，再次导入时按它更新", help_en: str =

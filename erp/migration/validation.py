@@ -163,11 +163,13 @@ def _name_keys(spec: Entity, rows: list[tuple[int, dict]]) -> list[str] | None:
 def _duplicates_in_file(spec: Entity, rows: list[tuple[int, dict]], found: list[list[dict]],
                         names: list[str] | None) -> None:
     first: dict[tuple[str, str], int] = {}
+    unique = [(name, level) for name, level in (("external_id", "error"), ("tax_number", "warning"),
+                                                ("phone", "warning"), ("mobile", "warning"))
+              if name in spec.field_names]
     for i, (row_no, values) in enumerate(rows):
-        for name, level in (("external_id", "error"), ("tax_number", "warning"), ("phone", "warning"),
-                            ("mobile", "warning")):
+        for name, level in unique:
             value = values.get(name)
-            if name not in spec.field_names or value in (None, ""):
+            if value in (None, ""):
                 continue
             key = (name, re.sub(r"\D", "", str(value)) if name in ("phone", "mobile") else str(value))
             if key in first:
