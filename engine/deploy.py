@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select
 
 from core import clock
 from engine.errors import DeploymentFailed, InvalidInput
+from engine.messages import timer_start_problem
 from engine.models import ProcessDefinition, TimerStart
 from engine.parsing import DeploymentReader, DeployProblem
 from engine.serialization import dump_spec
@@ -85,7 +86,7 @@ def _replace_schedule(engine, session, process, definition, reader) -> None:
         element = getattr(exc, "element_id", None)
         file = next((f for f in process.files if element in reader.lines.get(f, {})), process.files[0])
         line = reader.lines.get(file, {}).get(element)
-        raise DeploymentFailed([DeployProblem(file, element, line, str(exc))]) from None
+        raise DeploymentFailed([DeployProblem.said(file, element, line, timer_start_problem(str(exc)))]) from None
     session.execute(delete(TimerStart).where(TimerStart.process_key == process.key))
     for row in rows:
         session.add(TimerStart(definition_id=definition.id, process_key=process.key, **row))

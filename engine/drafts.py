@@ -17,6 +17,7 @@ from core import clock
 from core.errors import Conflict, InvalidInput, NotFound
 from engine.deploy import SOURCE_SUFFIXES, Deployed, _deployed_sources
 from engine.errors import DeploymentFailed
+from engine.messages import say, timer_start_problem
 from engine.models import DiagramDraft, ProcessDefinition, ProcessInstance
 from engine.parsing import (
     BPMN_NS,
@@ -33,7 +34,7 @@ __all__ = ["DiagramDraft", "Problem", "save_draft", "get_draft", "list_drafts", 
            "validate_draft", "validate_sources", "deploy_draft", "definition_source", "definition_files",
            "process_versions"]
 
-#: a validation problem: file, element_id, line, message
+#: a validation problem: file, element_id, line, message (English), template and params (engine.messages)
 Problem = DeployProblem
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\\]|(^|/)\.\.(/|$)")
@@ -207,7 +208,8 @@ def validate_sources(engine, session, sources: dict[str, bytes]) -> list[Problem
     try:
         processes = reader.read(dict(sources))
     except Exception as exc:  # a diagram odd enough to break the reader is still only a problem to show
-        return [Problem(", ".join(sorted(sources)), None, None, f"the files cannot be read: {exc}")]
+        return [Problem.said(", ".join(sorted(sources)), None, None,
+                             say("the files cannot be read: {detail}", detail=exc))]
     return reader.problems or _schedule_problems(engine, reader, processes)
 
 
@@ -222,7 +224,8 @@ def _schedule_problems(engine, reader, processes) -> list[Problem]:
         except ValueError as exc:
             element = getattr(exc, "element_id", None)
             file = next((f for f in process.files if element in reader.lines.get(f, {})), process.files[0])
-            problems.append(Problem(file, element, reader.lines.get(file, {}).get(element), str(exc)))
+            problems.append(Problem.said(file, element, reader.lines.get(file, {}).get(element),
+                                         timer_start_problem(str(exc))))
     return problems
 
 
@@ -236,9 +239,9 @@ def _unused_decision(draft: DiagramDraft, sources: dict[str, bytes]) -> list[Pro
     """A decision table is deployed with the processes that call it: alone it would deploy nothing."""
     if draft.kind != "dmn" or any(not is_dmn(safe_parse(data, name)) for name, data in sources.items()):
         return []
-    return [Problem(draft.file_name, draft.process_key, None,
-                    f"no deployed process uses decision {draft.process_key!r}: a decision table is deployed "
-                    "together with a process that calls it")]
+    return [Problem.said(draft.file_name, draft.process_key, None, say(
+        "no deployed process uses decision {decision}: a decision table is deployed together with a process that "
+        "calls it", decision=repr(draft.process_key)))]
 
 
 def deploy_draft(engine, session, draft_id: int, *, user: str, comment: str) -> list[Deployed]:

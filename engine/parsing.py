@@ -1,7 +1,8 @@
 """Deploy-time reading of BPMN and DMN files: safe XML, XSD validation, SpiffWorkflow parsing and the checks
 SpiffWorkflow leaves to us (every expression compiled in the sandbox, forms, operators, call activities).
 
-Every problem becomes a DeployProblem naming the file, the element id and, where the XML has it, the line.
+Every problem becomes a DeployProblem naming the file, the element id and, where the XML has it, the line, with
+its message as a template of engine.messages (shown in the reader's language) beside the English text.
 A diagram from another modeler is explained element by element (explain_unexecutable) before SpiffWorkflow,
 which stops at the first element it cannot build, gets to see it.
 """
@@ -23,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
+from engine.messages import code_error, engine_says, form_problem, say
 from engine.sandbox import check_source
 from engine.specs import Parser, ServiceTask
 
@@ -35,7 +37,20 @@ class DeployProblem:
     file: str
     element_id: str | None
     line: int | None
-    message: str
+    message: str  # English, for the command line and the API
+    #: the message as a template of engine.messages with its parameters (None: a text no template knows)
+    template: str | None = field(default=None, compare=False)
+    params: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def said(cls, file: str, element_id: str | None, line: int | None, said: dict) -> DeployProblem:
+        """From a message of engine.messages (say(), or a recogniser's)."""
+        return cls(file, element_id, line, said["message"], said["template"], said["params"])
+
+    @property
+    def as_said(self) -> dict:
+        """{"message", "template", "params"}, for engine.messages.translated."""
+        return {"message": self.message, "template": self.template, "params": self.params}
 
     def __str__(self) -> str:
         where = self.file
@@ -70,36 +85,35 @@ _SAFE_PARSER_OPTIONS = dict(
     remove_comments=False,
 )
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_NO_DOCTYPE = "DOCTYPE and entity declarations are not allowed in BPMN/DMN files (refused for safety)"
 
 
 def safe_parse(data: bytes, filename: str):
     """Parse untrusted XML: no DTD, no entities, no network, bounded size. Returns the root element."""
     if len(data) > MAX_FILE_BYTES:
-        raise _Problem(filename, None, None, f"file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB")
+        raise _Problem(filename, None, None, say("file is larger than {mb} MB", mb=MAX_FILE_BYTES // 1024 // 1024))
     if _DOCTYPE.search(data):
-        raise _Problem(filename, None, None,
-                       "DOCTYPE and entity declarations are not allowed in BPMN/DMN files (refused for safety)")
+        raise _Problem(filename, None, None, say(_NO_DOCTYPE))
     if b"\x00" in data:  # UTF-16/32 would slip past the DOCTYPE check above
-        raise _Problem(filename, None, None, "the file must be UTF-8 encoded XML")
+        raise _Problem(filename, None, None, say("the file must be UTF-8 encoded XML"))
     parser = etree.XMLParser(**_SAFE_PARSER_OPTIONS)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise _Problem(filename, None, exc.lineno, f"malformed XML: {exc.msg}") from None
+        raise _Problem(filename, None, exc.lineno, say("malformed XML: {detail}", detail=exc.msg)) from None
     except ValueError as exc:  # lxml refuses some encodings and declarations outright
-        raise _Problem(filename, None, None, f"unreadable XML: {exc}") from None
+        raise _Problem(filename, None, None, say("unreadable XML: {detail}", detail=exc)) from None
     if root is None:
-        raise _Problem(filename, None, None, "empty document")
+        raise _Problem(filename, None, None, say("empty document"))
     if root.getroottree().docinfo.internalDTD is not None:
-        raise _Problem(filename, None, None,
-                       "DOCTYPE and entity declarations are not allowed in BPMN/DMN files (refused for safety)")
+        raise _Problem(filename, None, None, say(_NO_DOCTYPE))
     return root
 
 
 class _Problem(Exception):
-    def __init__(self, file, element_id, line, message):
-        super().__init__(message)
-        self.problem = DeployProblem(file, element_id, line, message)
+    def __init__(self, file, element_id, line, said: dict):
+        super().__init__(said["message"])
+        self.problem = DeployProblem.said(file, element_id, line, said)
 
 
 def is_dmn(root) -> bool:
@@ -129,8 +143,8 @@ class DeploymentReader:
         for name, root in roots.items():
             self.lines[name] = {el.get("id"): el.sourceline for el in root.iter() if el.get("id")}
             if not is_dmn(root):
-                explanations += [DeployProblem(name, element, self.lines[name].get(element), message)
-                                 for element, message in explain_unexecutable(root)]
+                explanations += [DeployProblem.said(name, element, self.lines[name].get(element), why)
+                                 for element, why in explain_unexecutable(root)]
             self._add(parser, name, root)
         if self.problems:
             return []
@@ -140,8 +154,9 @@ class DeploymentReader:
             for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
                 called = call.get("calledElement")
                 if called and called not in parser.process_parsers:
-                    self._problem(name, call.get("id"), f"call activity targets process {called!r}, which is "
-                                                        "neither in this deployment nor deployed before")
+                    self._problem(name, call.get("id"), say(
+                        "call activity targets process {process}, which is neither in this deployment nor deployed "
+                        "before", process=repr(called)))
         processes = []
         if not self.problems:
             for key in own_keys:
@@ -152,8 +167,8 @@ class DeploymentReader:
                     processes.append(process)
         self.problems = _merge_explanations(explanations, self.problems)
         if not processes and not self.problems:
-            self.problems.append(DeployProblem(", ".join(sorted(sources)) or "(no files)", None, None,
-                                               "no executable process found"))
+            self.problems.append(DeployProblem.said(", ".join(sorted(sources)) or "(no files)", None, None,
+                                                    say("no executable process found")))
         return [] if self.problems else processes
 
     def _add(self, parser, name, root):
@@ -165,7 +180,7 @@ class DeploymentReader:
         except ValidationException as exc:
             self.problems.append(self._from_validation(exc, name))
         except etree.LxmlError as exc:
-            self.problems.append(DeployProblem(name, None, None, str(exc)))
+            self.problems.append(DeployProblem.said(name, None, None, engine_says(str(exc))))
 
     def _add_missing_dependencies(self, parser, sources):
         """A call activity may target a process deployed earlier: bring in that process's files."""
@@ -194,7 +209,8 @@ class DeploymentReader:
             self.problems.append(self._from_validation(exc, file))
             return None
         except Exception as exc:  # SpiffWorkflow raises assorted errors on odd diagrams
-            self.problems.append(DeployProblem(file, None, None, f"cannot parse process {key!r}: {exc}"))
+            self.problems.append(DeployProblem.said(file, None, None, say(
+                "cannot parse process {process}: {detail}", process=repr(key), detail=exc)))
             return None
         files = {file}
         for sub_key in subprocess_specs:
@@ -220,58 +236,60 @@ class DeploymentReader:
         element, form_key = task_spec.bpmn_id or task_spec.name, form_key_of(task_spec)
         process.forms[element] = form_key
         for message in self.forms.problems(form_key):
-            self._problem(file, element, message)
+            self._problem(file, element, form_problem(message))
 
     def _check_task(self, task_spec, file, process, parser, files):
         element = getattr(task_spec, "bpmn_id", None) or task_spec.name
 
-        def check(source, mode, what):
+        def check(source, mode, template, **params):
             if source is None or not str(source).strip():
                 return
             for message in check_source(str(source), mode):
-                self._problem(file, element, f"{what}: {message}")
+                self._problem(file, element, say(template, error=code_error(message), **params))
 
-        check(getattr(task_spec, "script", None), "exec", "script")
-        check(getattr(task_spec, "prescript", None), "exec", "pre-script")
-        check(getattr(task_spec, "postscript", None), "exec", "post-script")
+        check(getattr(task_spec, "script", None), "exec", "script: {error}")
+        check(getattr(task_spec, "prescript", None), "exec", "pre-script: {error}")
+        check(getattr(task_spec, "postscript", None), "exec", "post-script: {error}")
         if isinstance(task_spec, MultiChoice):
             for condition, target in task_spec.cond_task_specs:
                 if condition is not None:
-                    check(getattr(condition, "args", [condition])[0], "eval", f"condition to {target}")
+                    check(getattr(condition, "args", [condition])[0], "eval", "condition to {target}: {error}",
+                          target=target)
         for attr in ("condition", "cardinality"):
             value = getattr(task_spec, attr, None)
             if isinstance(value, str):
-                check(value, "eval", attr)
+                check(value, "eval", f"{attr}: {{error}}")
         definition = getattr(task_spec, "event_definition", None)
         if isinstance(definition, TimerEventDefinition):
-            check(definition.expression, "eval", "timer expression")
+            check(definition.expression, "eval", "timer expression: {error}")
         if isinstance(definition, MessageEventDefinition):
-            check(getattr(definition, "expression", None), "eval", "message payload expression")
+            check(getattr(definition, "expression", None), "eval", "message payload expression: {error}")
             for prop in [*definition.correlation_properties, *getattr(definition, "process_correlations", [])]:
-                check(prop.retrieval_expression, "eval", f"correlation property {prop.name}")
+                check(prop.retrieval_expression, "eval", "correlation property {name}: {error}", name=prop.name)
         if isinstance(task_spec, ServiceTask):
             if task_spec.operation_name not in self.operators:
-                known = ", ".join(sorted(self.operators)) or "none"
-                self._problem(file, element,
-                              f"service-task operator {task_spec.operation_name!r} is not registered "
-                              f"(registered: {known})")
+                operator = repr(task_spec.operation_name)
+                self._problem(file, element, say(
+                    "service-task operator {operator} is not registered (registered: {known})", operator=operator,
+                    known=", ".join(sorted(self.operators))) if self.operators else say(
+                    "service-task operator {operator} is not registered (registered: none)", operator=operator))
             for name, param in task_spec.operation_params.items():
-                check(param.get("value"), "eval", f"parameter {name}")
+                check(param.get("value"), "eval", "parameter {name}: {error}", name=name)
         if isinstance(task_spec, (UserTask, ManualTask)):
             form_key = form_key_of(task_spec)
             if form_key:
                 process.forms[element] = form_key
                 for message in self.forms.problems(form_key):
-                    self._problem(file, element, message)
+                    self._problem(file, element, form_problem(message))
             for prop in ("dueDate", "assignee", "candidateUsers", "candidateGroups", "priority"):
                 value = properties_of(task_spec).get(prop)
                 if value and prop != "priority" or (prop == "priority" and value and not value.isdigit()):
-                    check(value, "eval", f"{prop} expression")
+                    check(value, "eval", "{property} expression: {error}", property=prop)
         dmn = getattr(task_spec, "dmnEngine", None)
         if dmn is not None:
             self._check_decision_table(dmn.decision_table, parser, files)
         if isinstance(task_spec, SubWorkflowTask) and task_spec.spec not in process.subprocess_specs:
-            self._problem(file, element, f"called process {task_spec.spec!r} not found")
+            self._problem(file, element, say("called process {process} not found", process=repr(task_spec.spec)))
 
     def _check_decision_table(self, table, parser, files):
         dmn_parser = next((p for p in parser.dmn_parsers.values() if p.decision.decisionTables
@@ -281,20 +299,22 @@ class DeploymentReader:
         for inp in table.inputs:
             if inp.expression:
                 for message in check_source(inp.expression, "eval"):
-                    self._problem(file, inp.id, f"input expression: {message}")
+                    self._problem(file, inp.id, say("input expression: {error}", error=code_error(message)))
         for rule in table.rules:
             for entry in rule.inputEntries:
                 for lhs in entry.lhs:
                     if lhs and not _dmn_match_compiles(entry.input.expression or "x", lhs):
-                        self._problem(file, entry.id, f"rule {rule.row_number}: cannot compile test {lhs!r}")
+                        self._problem(file, entry.id, say("rule {rule}: cannot compile test {test}",
+                                                          rule=rule.row_number, test=repr(lhs)))
             for entry in rule.outputEntries:
                 if entry.text:
                     for message in check_source(entry.text, "eval"):
-                        self._problem(file, entry.id, f"rule {rule.row_number} output: {message}")
+                        self._problem(file, entry.id, say("rule {rule} output: {error}", rule=rule.row_number,
+                                                          error=code_error(message)))
 
-    def _problem(self, file, element_id, message):
+    def _problem(self, file, element_id, said: dict):
         line = self.lines.get(file, {}).get(element_id)
-        self.problems.append(DeployProblem(file, element_id, line, message))
+        self.problems.append(DeployProblem.said(file, element_id, line, said))
 
     def _from_validation(self, exc: ValidationException, default_file: str) -> DeployProblem:
         file = exc.file_name or default_file
@@ -304,7 +324,7 @@ class DeploymentReader:
             element = next((el for el, at in self.lines.get(file, {}).items() if at == int(line)), None)
         message = (str(exc).split("\n")[0].replace(f"{{{BPMN_NS}}}", "bpmn:")
                    .replace("{http://spiffworkflow.org/bpmn/schema/1.0/core}", "spiffworkflow:"))
-        return DeployProblem(file, element, int(line) if line else None, message)
+        return DeployProblem.said(file, element, int(line) if line else None, engine_says(message))
 
 
 def _dmn_match_compiles(input_expr: str, match: str) -> bool:
@@ -353,8 +373,9 @@ _FOREIGN_IMPLEMENTATION = ("class", "delegateExpression", "expression", "topic",
 _ISO_LITERAL = re.compile(r"^(R\d*/)?(P(?=[\dT])[\dYMWDTHS.,]*|\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-][\d:]+)?)?)$")
 
 
-def explain_unexecutable(root) -> list[tuple[str | None, str]]:
-    """(element id, why) for each element of a BPMN document that this engine cannot execute as drawn."""
+def explain_unexecutable(root) -> list[tuple[str | None, dict]]:
+    """(element id, why) for each element of a BPMN document that this engine cannot execute as drawn; why is a
+    message of engine.messages."""
     found = []
     for el in root.iter(etree.Element):
         if etree.QName(el).namespace != BPMN_NS:
@@ -373,11 +394,11 @@ def _shape_of(el) -> str | None:
     return el.get("id") if el is not None else None
 
 
-def _why_unexecutable(el, tag: str) -> str | None:
+def _why_unexecutable(el, tag: str) -> dict | None:
     if tag in _UNSUPPORTED:
-        return _UNSUPPORTED[tag]
+        return say(_UNSUPPORTED[tag])
     if el.get("isForCompensation") == "true":
-        return "compensation handlers are not supported: draw the undo step in the normal flow"
+        return say("compensation handlers are not supported: draw the undo step in the normal flow")
     check = _ELEMENT_CHECKS.get(tag)
     return check(el) if check else None
 
@@ -403,60 +424,69 @@ def _foreign(el) -> str | None:
     return None
 
 
-def _another_modeler(el) -> str:
+def _missing(el, template: str) -> dict:
+    """`template` names what is missing and what to do: "{what}: {do}" or, when another modeler's attribute
+    is there instead, "{what} (it is given as {foreign}, which belongs to another modeler): {do}"."""
     foreign = _foreign(el)
-    return f" (it is given as {foreign}, which belongs to another modeler)" if foreign else ""
+    if foreign is None:
+        return say(template)
+    what, do = template.split(": ", 1)
+    return say(f"{what} (it is given as {{foreign}}, which belongs to another modeler): {do}", foreign=foreign)
 
 
-def _service_task(el) -> str | None:
+def _service_task(el) -> dict | None:
     if _spiff(el, "serviceTaskOperator") is not None:
         return None
-    return (f"service task has no operator{_another_modeler(el)}: choose one of the registered operators "
-            "(spiffworkflow:serviceTaskOperator)")
+    return _missing(el, "service task has no operator: choose one of the registered operators "
+                        "(spiffworkflow:serviceTaskOperator)")
 
 
-def _user_task(el) -> str | None:
+def _user_task(el) -> dict | None:
     foreign = _foreign(el)
     props = _spiff(el, "properties")
     ours = props is not None and any(p.get("name") in ("formKey", "formJsonSchemaFilename") for p in props)
     if ours or foreign is None or "form" not in foreign.lower():
         return None
-    return f"user task has no form of ours (its form {foreign} belongs to another modeler): choose one of our forms"
+    return say("user task has no form of ours (its form {foreign} belongs to another modeler): choose one of our "
+               "forms", foreign=foreign)
 
 
-def _business_rule_task(el) -> str | None:
+def _business_rule_task(el) -> dict | None:
     if _spiff(el, "calledDecisionId") is not None:
         return None
-    return (f"business rule task names no decision table{_another_modeler(el)}: choose a deployed decision "
-            "(spiffworkflow:calledDecisionId)")
+    return _missing(el, "business rule task names no decision table: choose a deployed decision "
+                        "(spiffworkflow:calledDecisionId)")
 
 
-def _call_activity(el) -> str | None:
+def _call_activity(el) -> dict | None:
     if el.get("calledElement"):
         return None
-    return f"call activity names no process to call{_another_modeler(el)}: set the called process"
+    return _missing(el, "call activity names no process to call: set the called process")
 
 
-def _script_task(el) -> str | None:
+def _script_task(el) -> dict | None:
     language = (el.get("scriptFormat") or "").strip().lower()
     if language not in _PYTHON_SCRIPTS:
-        return f"the script is written in {el.get('scriptFormat')}: scripts here are Python, run in the sandbox"
+        return say("the script is written in {language}: scripts here are Python, run in the sandbox",
+                   language=el.get("scriptFormat"))
     if el.find(f"{{{BPMN_NS}}}script") is None:
-        return f"script task has no script{_another_modeler(el)}: write it in Python"
+        return _missing(el, "script task has no script: write it in Python")
     return None
 
 
 def _expression(what: str, example: str):
-    def check(el) -> str | None:
+    def check(el) -> dict | None:
         text = (el.text or "").strip()
         language = (el.get("language") or "").lower()
         if text.startswith(("${", "#{")) or language in ("juel", "javascript", "groovy"):
-            return (f"the {what} {text!r} is a Java (JUEL) expression: expressions here are Python, "
-                    f"e.g. {example}")
+            return say(f"the {what} {{text}} is a Java (JUEL) expression: expressions here are Python, "
+                       "e.g. {example}", text=repr(text), example=example)
         if text.startswith("=") or "feel" in language:
-            return f"the {what} {text!r} is a FEEL expression: expressions here are Python, e.g. {example}"
+            return say(f"the {what} {{text}} is a FEEL expression: expressions here are Python, e.g. {{example}}",
+                       text=repr(text), example=example)
         if what == "timer" and _ISO_LITERAL.match(text):
-            return f'the timer {text!r} is a bare ISO 8601 value: timer expressions here are Python, write "{text}"'
+            return say('the timer {text} is a bare ISO 8601 value: timer expressions here are Python, write '
+                       '"{value}"', text=repr(text), value=text)
         return None
     return check
 

@@ -21,6 +21,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from engine import diff as diagram_diff
 from engine import drafts, instance_moves, lint
 from engine.errors import DeploymentFailed
+from engine.messages import translated
 from engine.models import ProcessDefinition, ProcessInstance
 from engine.parsing import MAX_FILE_BYTES
 from engine.sandbox import check_source
@@ -101,7 +102,10 @@ def _draft(draft_id: int):
 
 
 def _problem_dicts(problems) -> list[dict]:
-    return [{"file": p.file, "element_id": p.element_id, "line": p.line, "message": p.message} for p in problems]
+    """Validation and deploy problems with their message in the reader's language (the templates are in
+    parts/engine_messages.po; a text of the process engine no template knows keeps its English)."""
+    return [{"file": p.file, "element_id": p.element_id, "line": p.line, "message": translated(p.as_said, _)}
+            for p in problems]
 
 
 def _xml_response(text: str) -> Response:
