@@ -164,8 +164,10 @@ class Worker:
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(f"LISTEN {TIMER_CHANNEL}")
                     self._nudge()
+                    # waits of at most `poll` seconds, so a stop is seen within one (a wait of max_sleep
+                    # kept `erp worker` alive up to half a minute after SIGTERM); waiting sends no query
                     while not self._stopping.is_set():
-                        for _ in conn.notifies(timeout=self.max_sleep, stop_after=1):
+                        for _ in conn.notifies(timeout=min(self.poll, self.max_sleep), stop_after=1):
                             self._nudge()
             except Exception:
                 log.exception("timer LISTEN connection lost; polling until it is back")

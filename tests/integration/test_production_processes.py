@@ -127,16 +127,22 @@ def start_processes(url: str, port: int, logs: Path) -> tuple[subprocess.Popen, 
     return web, workers
 
 
-def stop(process: subprocess.Popen, timeout: float = 30) -> int:
-    """SIGTERM (gunicorn and `erp worker` both finish their work and exit), SIGKILL only if that hangs."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        return process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-        return -signal.SIGKILL
+def stop(processes: list[subprocess.Popen], timeout: float = 30) -> list[int]:
+    """SIGTERM to all at once (gunicorn and `erp worker` both finish their work and exit), SIGKILL only to one
+    that hangs; their exit codes."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    exits = []
+    for process in processes:
+        try:
+            exits.append(process.wait(timeout=max(deadline - time.monotonic(), 0.1)))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+            exits.append(-signal.SIGKILL)
+    return exits
 
 
 def children(pid: int) -> set[int]:
@@ -254,7 +260,7 @@ def test_gunicorn_and_two_workers_on_one_postgresql_lose_and_double_nothing(prod
         completed = wait_until_all_completed(production_url)
         web_pids = children(web.pid)
     finally:
-        exits = [stop(web)] + [stop(w) for w in workers]
+        exits = stop([web, *workers])
 
     assert exits == [0, 0, 0], (exits, (tmp_path / "error.log").read_text()[-3000:])
     for n in (1, 2):

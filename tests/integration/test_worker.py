@@ -87,6 +87,9 @@ def test_a_running_worker_wakes_early_for_a_nearer_timer(deploy, engine, tx, dat
         assert _wait_for(lambda: _fired_counts(tx, [instance_id]) == {instance_id: 1}, timeout=30)
     finally:
         worker.stop()
+    # asleep for up to 300 s with nothing due, the worker still stops: its threads have ended (on PostgreSQL the
+    # LISTEN loop waited for a notification up to max_sleep, and stop() gave up joining it after 30 s)
+    assert not any(thread.is_alive() for thread in worker._threads)
 
 
 def _worker_process(database_url, *args):
