@@ -12,8 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core import db
-from erp.demo import load_demo
-from tests.conftest import ROOT
+from tests.conftest import ROOT, demo_data
 from webapp import create_app
 
 CHROMIUM = os.environ.get("ERP_CHROMIUM", "/usr/bin/chromium")
@@ -46,14 +45,16 @@ def live_server(database, product_engine):
     from waitress.server import create_server
 
     with db.transaction() as session:
-        load_demo(session, product_engine)
+        demo_data(session, product_engine)
     app = create_app({"ENGINE": product_engine, "SECRET_KEY": "e2e", "SESSION_COOKIE_SECURE": False,
                       "REMEMBER_COOKIE_SECURE": False})
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    # closed from inside the server's loop, which the trigger wakes at once (a close from here is only noticed
+    # when the loop's one-second select times out)
+    server.trigger.pull_trigger(server.close)
     thread.join(timeout=5)
 
 

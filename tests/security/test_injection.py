@@ -16,11 +16,12 @@ from core import db
 from engine.models import HumanTask
 from erp.crm.models import Customer
 from erp.crm.services import create_customer
-from erp.demo import GROUPS, load_demo
+from erp.demo import GROUPS
 from erp.identity.permissions import ROLES
 from erp.migration.models import MigrationRow
 from erp.purchasing.models import Requisition
 from erp.purchasing.services import create_requisition
+from tests.conftest import demo_data
 from tests.migration_data import csv_bytes
 from tests.webapp.conftest import login
 
@@ -54,7 +55,7 @@ def _approval(session, engine, title: str) -> tuple[int, int]:
 def office(database, product_engine, make_user, client):
     """The demo data and a logged-in user holding every role and group."""
     with db.transaction() as session:
-        load_demo(session, product_engine)
+        demo_data(session, product_engine)
     make_user("tester", roles=list(ROLES), groups=list(GROUPS))
     login(client, "tester")
     return client

@@ -21,10 +21,11 @@ from sqlalchemy import func, select
 
 from core import db
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance
-from erp.demo import GROUPS, load_demo
+from erp.demo import GROUPS
 from erp.identity.permissions import ROLES
 from erp.purchasing.models import PurchaseOrder, Requisition, Rfq, Supplier, SupplierInvoice
 from erp.sales.models import Invoice, Quotation, SalesOrder
+from tests.conftest import demo_data
 from tests.webapp.test_api_support import token_for
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -42,7 +43,7 @@ def engine(product_engine):
 @pytest.fixture
 def api_schema(app, database, product_engine):
     with db.transaction() as session:
-        load_demo(session, product_engine)
+        demo_data(session, product_engine)
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 
 

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from core import db
 from engine.models import HumanTask, ProcessInstance
 from erp.crm.services import create_customer
-from erp.demo import GROUPS, load_demo
+from erp.demo import GROUPS
 from erp.identity.permissions import ROLES
 from erp.identity.services import ensure_user
 from erp.risks.services import create_risk
 from erp.sales import fulfilment, payments, services
+from tests.conftest import demo_data
 from tests.purchasing_data import supplier
 from tests.webapp.conftest import login
 
@@ -41,7 +42,7 @@ def world(database, product_engine, make_user, client) -> dict:
     """The demo data, an odd record in each list, and a logged-in user who holds every role and group:
     {search page: (query parameter, the odd record's row key, a plain demo record's row key)}."""
     with db.transaction() as session:
-        load_demo(session, product_engine)
+        demo_data(session, product_engine)
         odd = _odd_records(session, product_engine)
         plain = _plain_records(session)
     make_user("searcher", roles=list(ROLES), groups=list(GROUPS))

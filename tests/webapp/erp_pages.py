@@ -4,11 +4,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from erp.demo_erp import load
+from tests.conftest import load_once
 
 
 def load_company(database) -> None:
+    """The demo company (erp.demo_erp: products, stock, customers, suppliers, the books), see load_once."""
     with database.transaction() as session:
-        load(session)
+        load_once(session, "company", load)
 
 
 def shown(amount) -> str:
