@@ -3,41 +3,23 @@ zh-CN translation with the same parameters; texts of the sandbox and SpiffWorkfl
 (their English left exactly as written), and one no template knows keeps its English behind a translated lead-in."""
 from __future__ import annotations
 
-import string
-from pathlib import Path
-
 import pytest
-from babel.messages.pofile import read_po
 
 from engine.messages import TEMPLATES, code_error, engine_says, form_problem, say, translated
 from engine.parsing import DeployProblem
 from engine.sandbox import check_source
+from tests.catalogue import placeholders, zh_cn_catalogue
 
-PARTS = Path(__file__).resolve().parents[2] / "webapp" / "translations" / "zh_Hans_CN" / "parts"
-
-
-def _catalogue() -> dict[str, str]:
-    merged = {}
-    for part in sorted(PARTS.glob("*.po")):
-        with part.open("rb") as source:
-            merged.update({m.id: m.string for m in read_po(source) if m.id and m.string})
-    return merged
-
-
-CATALOGUE = _catalogue()
+CATALOGUE = zh_cn_catalogue()
 
 
 def _chinese(said: dict) -> str:
     return translated(said, lambda template: CATALOGUE.get(template, template))
 
 
-def _names(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-
 def test_every_template_is_translated_with_the_same_parameters():
     assert sorted(t for t in TEMPLATES if t not in CATALOGUE) == []
-    assert [t for t in TEMPLATES if _names(CATALOGUE[t]) != _names(t)] == []
+    assert [t for t in TEMPLATES if placeholders(CATALOGUE[t]) != placeholders(t)] == []
 
 
 def test_a_script_problem_reads_in_chinese_and_keeps_its_english():
