@@ -2,28 +2,37 @@
 supplier's) is like this one, without comparing every pair — a file of 10^5 rows would be 10^10 comparisons.
 
 Names are compared by their keys (erp.crm.validation.company_name_key) with crm's own measure and threshold
-(difflib's ratio ≥ SIMILAR_NAME_RATIO). Candidates come from an index of character pairs (bigrams): two keys
-that alike share most of their bigrams, so they share at least two of the few rarest bigrams of each (the
-prefix filter of similarity joins). Only names sharing such a pair of bigrams are compared."""
+(difflib's ratio ≥ SIMILAR_NAME_RATIO). The index finds every alike pair that comparing all pairs finds:
+
+- difflib's ratio is 2·M / (n + m) with M characters matched, and M is at most the longest common
+  subsequence. So a key of n characters alike to some key keeps all but at most `lost(n)` of its
+  characters in it (the most any partner length allows), and two alike keys share at least
+  `distinct characters − lost(n)` distinct characters.
+- Characters are ranked rarest first over the whole file. When two keys share three characters or more, the
+  first three they share (in that rank) lie among the first `lost + 3` of each key: a key is signed with the
+  triples of those characters (the prefix filter of similarity joins, asking for three shared elements, which
+  a file of similar-looking names needs to keep candidates few).
+- A key too short or too repetitive to promise three shared characters ("weak") is signed with all triples of
+  its characters — so a weak key and a strong one still meet — and also with its single characters, which
+  weak keys alone look up among themselves.
+
+Candidates sharing a signature are scored in C by rapidfuzz (its ratio is the same formula over the longest
+common subsequence, so never below difflib's), and those passing are confirmed with difflib."""
 from __future__ import annotations
 
-import math
-from collections import Counter, defaultdict
+from collections import Counter
 from difflib import SequenceMatcher
+from functools import cache
 from itertools import combinations
+
+from rapidfuzz import fuzz, process
 
 from erp.crm.validation import SIMILAR_NAME_RATIO
 
-#: the share of a key's bigrams that a name this alike may lack (a changed character breaks two of them)
-_MISSABLE = 2 * (1 - SIMILAR_NAME_RATIO) + 0.1
-#: names compared with difflib per lookup at most (those sharing most bigrams with it, rarest bigrams first)
-MAX_CANDIDATES = 50
-#: names read per signature at most (the latest added: in a file, near-duplicates tend to be near each other)
-MAX_SCANNED = 200
-
-
-def bigrams(key: str) -> set[str]:
-    return {key[i:i + 2] for i in range(len(key) - 1)} if len(key) > 1 else {key}
+#: rapidfuzz's score (0-100) below which a pair cannot be alike (a hair under, for rounding)
+_CUTOFF = 100 * SIMILAR_NAME_RATIO - 1e-6
+#: the shared characters a signature names
+_SHARED = 3
 
 
 def alike(a: str, b: str) -> bool:
@@ -32,17 +41,32 @@ def alike(a: str, b: str) -> bool:
         and matcher.ratio() >= SIMILAR_NAME_RATIO
 
 
+def _could_be_alike(n: int, m: int, common: int) -> bool:
+    return 2.0 * common / (n + m) >= SIMILAR_NAME_RATIO and (common < n or n != m)  # difflib's own arithmetic
+
+
+@cache
+def lost(n: int) -> int:
+    """The most characters of a key of length n that a different key alike to it can lack: n − the shortest
+    common subsequence any partner length allows (partners differ in length by at most a factor of ~1.35)."""
+    worst = 0
+    for m in range(1, 2 * n + 2):
+        common = next((c for c in range(min(n, m) + 1) if _could_be_alike(n, m, c)), None)
+        if common is not None:
+            worst = max(worst, n - common)
+    return worst
+
+
 class SimilarNames:
     """Keys added with a label (a row number, a customer code); `find(key)` gives the label of an identical
-    key, else of the first alike one added, else None. `frequencies` counts bigrams over every key that will
-    be added or looked up (rarer bigrams first)."""
+    key, else of the most alike one added, else None. `frequencies` counts the characters of every key that
+    will be added or looked up (the rank: rarer characters first; a character not counted ranks rarest)."""
 
     def __init__(self, frequencies: Counter):
         self.frequencies = frequencies
+        self.rank = {c: r for r, c in enumerate(sorted(frequencies, key=lambda c: (frequencies[c], c)))}
         self.exact: dict[str, list] = {}
-        self.postings: dict[str, list[str]] = defaultdict(list)
-        #: key -> (its distinct characters, its length, how many of its characters repeat)
-        self.chars: dict[str, tuple[frozenset[str], int, int]] = {}
+        self.postings: dict[tuple | str, list[str]] = {}
 
     @classmethod
     def over(cls, *key_lists) -> SimilarNames:
@@ -50,31 +74,39 @@ class SimilarNames:
         for keys in key_lists:
             for key in keys:
                 if key:
-                    counts.update(bigrams(key))
+                    counts.update(set(key))
         return cls(counts)
 
-    def _signatures(self, key: str) -> list[str]:
-        """The pairs among the key's rarest bigrams: two keys alike share at least two of those (the prefix
-        filter asking for two common elements), and a pair of bigrams is far more selective than one."""
-        frequencies = self.frequencies
-        grams = sorted(bigrams(key), key=lambda g: (frequencies.get(g, 0), g))
-        prefix = grams[:min(len(grams), math.floor(_MISSABLE * len(grams)) + 2)]
-        if len(prefix) < 2:
-            return prefix
-        return [f"{a}\0{b}" if a < b else f"{b}\0{a}" for a, b in combinations(prefix, 2)]
+    def _signatures(self, key: str) -> list:
+        """The triples of the key's rarest `lost + 3` characters; for a weak key all its triples and its
+        characters."""
+        rank = self.rank
+        try:
+            chars = sorted(set(key), key=rank.__getitem__)
+        except KeyError:  # a character not counted: ranked before all, in the order first seen
+            for c in set(key) - rank.keys():
+                rank[c] = -len(rank) - 1
+            chars = sorted(set(key), key=rank.__getitem__)
+        size = lost(len(key)) + _SHARED
+        signatures = list(combinations(chars[:size], _SHARED))
+        if len(chars) < size:  # weak: may share fewer than three characters with an alike key
+            signatures.extend(chars)
+        return signatures
 
-    def add(self, key: str, label, *, signatures: list[str] | None = None) -> None:
+    def add(self, key: str, label, *, signatures: list | None = None) -> None:
         if not key:
             return
         if key in self.exact:
             self.exact[key].append(label)
             return
         self.exact[key] = [label]
-        distinct = frozenset(key)
-        self.chars[key] = (distinct, len(key), len(key) - len(distinct))
         postings = self.postings
         for signature in self._signatures(key) if signatures is None else signatures:
-            postings[signature].append(key)
+            keys = postings.get(signature)
+            if keys is None:
+                postings[signature] = [key]
+            else:
+                keys.append(key)
 
     def find_then_add(self, key: str, label):
         """find(key), then add(key, label), signing the key once: each row of a file against the earlier ones."""
@@ -89,34 +121,23 @@ class SimilarNames:
         self.add(key, label, signatures=signatures)
         return found
 
-    def find(self, key: str, *, unless=None, signatures: list[str] | None = None):
-        """The label of a key like `key` (not the label `unless`), or None. At most MAX_CANDIDATES names
-        sharing a rare bigram are compared, rarest bigram first, so a name costs the same in any file size."""
+    def find(self, key: str, *, unless=None, signatures: list | None = None):
+        """The label of a key like `key` (not the label `unless`), or None: identical first, then most alike."""
         if not key:
             return None
         same = next((label for label in self.exact.get(key, ()) if label != unless), None)
         if same is not None:
             return same
-        mine, size = frozenset(key), len(key)
-        repeats = size - len(mine)
-        seen, chars, checked = {key}, self.chars, 0
-        postings = self.postings
-        for signature in self._signatures(key) if signatures is None else signatures:
-            for other in postings.get(signature, ())[-MAX_SCANNED:]:
-                if other in seen:
-                    continue
-                seen.add(other)
-                # _may_be_alike inlined: this line runs for every candidate of every row of a large file
-                theirs, their_size, their_repeats = chars[other]
-                total = (size + their_size) * SIMILAR_NAME_RATIO
-                if 2 * min(size, their_size) < total or \
-                        2 * (len(mine & theirs) + min(repeats, their_repeats)) < total:
-                    continue
-                checked += 1
-                if alike(key, other):
-                    label = next((label for label in self.exact[other] if label != unless), None)
-                    if label is not None:
-                        return label
-                if checked >= MAX_CANDIDATES:
-                    return None
+        found = map(self.postings.get, self._signatures(key) if signatures is None else signatures)
+        lists = [keys for keys in found if keys]
+        if not lists:
+            return None
+        candidates = set().union(*lists)
+        candidates.discard(key)
+        for other, _score, _ in process.extract(key, candidates, scorer=fuzz.ratio, score_cutoff=_CUTOFF,
+                                                limit=None):
+            if alike(key, other):
+                label = next((label for label in self.exact[other] if label != unless), None)
+                if label is not None:
+                    return label
         return None

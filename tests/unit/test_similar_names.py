@@ -7,7 +7,7 @@ import random
 from faker import Faker
 
 from erp.crm.validation import company_name_key
-from erp.migration.similar_names import SimilarNames, alike
+from erp.migration.similar_names import SimilarNames, alike, lost
 
 
 def _names(count: int, seed: int) -> list[str]:
@@ -57,3 +57,41 @@ def test_a_planted_similar_name_is_found_among_twenty_thousand():
     index.add(planted, "planted")
     assert index.find(close) == "planted"
     assert index.find(close, unless="planted") is None or index.find(close, unless="planted") != "planted"
+
+
+def test_an_alike_key_lacks_at_most_lost_characters_of_the_other():
+    """The bound the signatures rest on, checked against difflib on random pairs of related keys."""
+    pick = random.Random(11)
+    alphabet = "华信商贸科技发展网络传媒新联盛"
+    checked = 0
+    for _ in range(4000):
+        a = "".join(pick.choice(alphabet) for _ in range(pick.randrange(3, 16)))
+        b = list(a)
+        for _ in range(pick.randrange(1, 4)):  # a few edits: change, drop or add a character
+            at, edit = pick.randrange(len(b) + 1), pick.choice("cda")
+            if edit == "a" or at == len(b):
+                b.insert(at, pick.choice(alphabet))
+            elif edit == "c":
+                b[at] = pick.choice(alphabet)
+            else:
+                del b[at]
+        b = "".join(b)
+        if a != b and alike(a, b):
+            checked += 1
+            assert len(set(a) - set(b)) <= lost(len(a)), (a, b)
+    assert checked > 300
+
+
+def test_short_and_repetitive_keys_are_found_as_comparing_all_pairs_finds():
+    """Keys too short or too repetitive to share three characters (a 3-character key in a 4-character one,
+    哈哈哈哈哈哈 against 哈哈哈哈哈哈哈) are found too."""
+    pick = random.Random(7)
+    alphabet = "哈华信达"
+    keys = ["".join(pick.choice(alphabet) for _ in range(pick.randrange(1, 9))) for _ in range(600)]
+    keys += ["华信达", "华信新达", "哈哈哈哈哈哈", "哈哈哈哈哈哈哈"]
+    expected = _brute_force(keys)
+    index = SimilarNames.over(keys)
+    found = [index.find_then_add(key, i) for i, key in enumerate(keys)]
+    assert sum(e is not None for e in expected) > 100
+    assert [f is not None for f in found] == [e is not None for e in expected]
+    assert found[-3] is not None and found[-1] is not None
