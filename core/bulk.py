@@ -10,6 +10,8 @@ Use it for rows the ORM need not see (no relationships, no events): the audit of
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import repeat
+from operator import is_
 
 from sqlalchemy import Table
 
@@ -23,13 +25,23 @@ def _processors(table: Table, columns: Sequence[str], dialect) -> list:
 
 def _bound(rows: Iterable[Sequence], processors: list) -> list[tuple]:
     """The rows as tuples with every value through its column's processor, column by column (map and zip run
-    in C; a loop per row and value costs more than the database's own work here)."""
+    in C; a loop per row and value costs more than the database's own work here). A column holding one
+    object in every row (a batch's creation time, its run) is processed once."""
     rows = [tuple(row) for row in rows]
     if not rows or not any(processors):
         return rows
-    columns = [list(map(process, column)) if process is not None else column
-               for column, process in zip(zip(*rows, strict=True), processors, strict=True)]
+    columns = [_processed(column, process) for column, process in zip(zip(*rows, strict=True), processors,
+                                                                      strict=True)]
     return list(zip(*columns, strict=True))
+
+
+def _processed(column: tuple, process) -> Sequence:
+    if process is None:
+        return column
+    first = column[0]
+    if all(map(is_, column, repeat(first))):
+        return repeat(process(first), len(column))
+    return list(map(process, column))
 
 
 def _quoted(dialect, names: Iterable[str]) -> str:

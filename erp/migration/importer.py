@@ -243,7 +243,7 @@ def write_customers(session, run: MigrationRun, rows: list, *, directory: Custom
     by_code = {c.code: c for c in _in(session, Customer, Customer.code, {*known.values(), *taxes.values()})}
     by_tax = {tax: by_code[code] for tax, code in taxes.items() if code in by_code}
     targets, created, result = {}, [], {}
-    number = directory.number
+    number, now = directory.number, clock.now()  # one creation time per batch (one transaction)
     for row in rows:
         external_id, fields = _external_id(row), _customer_fields(row.values)
         existing = by_code.get(known.get(external_id)) or by_tax.get(fields.get("tax_number"))
@@ -253,7 +253,7 @@ def write_customers(session, run: MigrationRun, rows: list, *, directory: Custom
             crm.update_customer(session, existing.id, by=USER, **fields)
         else:
             existing = _new_customer(fields, row.values.get("code"), number + len(created) + 1,
-                                     lambda code: code in by_code or code in directory.codes)
+                                     lambda code: code in by_code or code in directory.codes, now)
             created.append(existing)
             if existing["tax_number"]:
                 by_tax[existing["tax_number"]] = existing
@@ -276,7 +276,7 @@ def write_customers(session, run: MigrationRun, rows: list, *, directory: Custom
     return result
 
 
-def _new_customer(fields: dict, code, number: int, taken) -> dict:
+def _new_customer(fields: dict, code, number: int, taken, now) -> dict:
     """The row of a new customer, checked by crm's own rules (crm._customer_values)."""
     values = crm._customer_values({"name_zh": fields.pop("name_zh", None), **fields})
     code = str(code).strip().upper() if code else f"C-{number:06d}"
@@ -284,7 +284,7 @@ def _new_customer(fields: dict, code, number: int, taken) -> dict:
         raise Conflict(f"customer code {code} is taken")
     row = {column: None for column in _CUSTOMER_COLUMNS}
     row.update(tier="C", credit_limit=Decimal("0.00"), payment_terms_days=30, tags=[], active=True)
-    row.update(values, code=code, created_at=clock.now(), created_by=USER, name_key=company_name_key(values["name_zh"]))
+    row.update(values, code=code, created_at=now, created_by=USER, name_key=company_name_key(values["name_zh"]))
     return row
 
 

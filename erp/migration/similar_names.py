@@ -20,10 +20,10 @@ Candidates sharing a signature are scored in C by rapidfuzz (its ratio is the sa
 common subsequence, so never below difflib's), and those passing are confirmed with difflib."""
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from difflib import SequenceMatcher
 from functools import cache
-from itertools import combinations
+from itertools import combinations, repeat
 
 from rapidfuzz import fuzz, process
 
@@ -93,43 +93,43 @@ class SimilarNames:
             signatures.extend(chars)
         return signatures
 
-    def add(self, key: str, label, *, signatures: list | None = None) -> None:
+    def add(self, key: str, label) -> None:
         if not key:
             return
         if key in self.exact:
             self.exact[key].append(label)
             return
         self.exact[key] = [label]
-        postings = self.postings
-        for signature in self._signatures(key) if signatures is None else signatures:
-            keys = postings.get(signature)
-            if keys is None:
-                postings[signature] = [key]
-            else:
-                keys.append(key)
+        deque(map(list.append, map(self.postings.setdefault, self._signatures(key), iter(list, None)),
+                  repeat(key)), 0)
 
     def find_then_add(self, key: str, label):
-        """find(key), then add(key, label), signing the key once: each row of a file against the earlier ones."""
+        """find(key), then add(key, label), signing the key once and reaching each signature's postings once:
+        each row of a file against the earlier ones."""
         if not key:
             return None
         if key in self.exact:
             found = self.exact[key][0]
             self.exact[key].append(label)
             return found
-        signatures = self._signatures(key)
-        found = self.find(key, signatures=signatures)
-        self.add(key, label, signatures=signatures)
+        # map, repeat and deque run the per-signature steps in C: this runs for every row of a large file
+        lists = list(map(self.postings.setdefault, self._signatures(key), iter(list, None)))
+        found = self._most_alike(key, [keys for keys in lists if keys], None)
+        self.exact[key] = [label]
+        deque(map(list.append, lists, repeat(key)), 0)
         return found
 
-    def find(self, key: str, *, unless=None, signatures: list | None = None):
+    def find(self, key: str, *, unless=None):
         """The label of a key like `key` (not the label `unless`), or None: identical first, then most alike."""
         if not key:
             return None
         same = next((label for label in self.exact.get(key, ()) if label != unless), None)
         if same is not None:
             return same
-        found = map(self.postings.get, self._signatures(key) if signatures is None else signatures)
-        lists = [keys for keys in found if keys]
+        found = map(self.postings.get, self._signatures(key))
+        return self._most_alike(key, [keys for keys in found if keys], unless)
+
+    def _most_alike(self, key: str, lists: list[list[str]], unless):
         if not lists:
             return None
         candidates = set().union(*lists)
