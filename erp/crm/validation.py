@@ -14,6 +14,9 @@ _CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _PHONE_NOISE = re.compile(r"[\s\-().（）]")
 SIMILAR_NAME_RATIO = 0.85
+#: rapidfuzz's score (0-100) below which two keys cannot be alike: its ratio is difflib's formula over the
+#: longest common subsequence, which difflib's matches never exceed (a hair under, for rounding)
+SIMILAR_NAME_SCORE = 100 * SIMILAR_NAME_RATIO - 1e-6
 MIN_NAME_WITHOUT_PLACE = 4
 
 #: legal-form endings that say nothing about which company it is, longest first

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 
 from sqlalchemy import func, select, text, update
 
@@ -237,15 +238,17 @@ def write_customers(session, run: MigrationRun, rows: list, *, directory: Custom
     compares each new name with every customer on file, which validation has done for the run already and
     which would make a large import quadratic."""
     directory = directory or CustomerDirectory(session)
-    known = {e: directory.refs[e] for e in (_external_id(r) for r in rows) if e in directory.refs}
-    taxes = {t: directory.taxes[t] for t in (r.values.get("tax_number") for r in rows
-                                             if _external_id(r) not in known) if t in directory.taxes}
+    external_ids = [_external_id(r) for r in rows]
+    known = {e: directory.refs[e] for e in external_ids if e in directory.refs}
+    taxes = {t: directory.taxes[t] for t in (r.values.get("tax_number") for r, e in zip(rows, external_ids,
+                                                                                       strict=True)
+                                             if e not in known) if t in directory.taxes}
     by_code = {c.code: c for c in _in(session, Customer, Customer.code, {*known.values(), *taxes.values()})}
     by_tax = {tax: by_code[code] for tax, code in taxes.items() if code in by_code}
     targets, created, result = {}, [], {}
     number, now = directory.number, clock.now()  # one creation time per batch (one transaction)
-    for row in rows:
-        external_id, fields = _external_id(row), _customer_fields(row.values)
+    for row, external_id in zip(rows, external_ids, strict=True):
+        fields = _customer_fields(row.values)
         existing = by_code.get(known.get(external_id)) or by_tax.get(fields.get("tax_number"))
         if isinstance(existing, dict):  # created earlier in this batch (the file repeats it): merged
             _merge_new_customer(existing, fields)
@@ -265,8 +268,7 @@ def write_customers(session, run: MigrationRun, rows: list, *, directory: Custom
             directory.taxes[tax] = code
     if created:
         # plain rows in one bulk write: the ORM's unit of work costs more than the insert itself here
-        insert_rows(session, Customer.__table__, _CUSTOMER_COLUMNS,
-                    [[row[c] for c in _CUSTOMER_COLUMNS] for row in created])
+        insert_rows(session, Customer.__table__, _CUSTOMER_COLUMNS, map(itemgetter(*_CUSTOMER_COLUMNS), created))
         audit(session, "migration.customers_created", actor=USER, target_type="migration_run", target_id=run.id,
               after={"codes": [c["code"] for c in created]})
     _remember(session, run, "customers", targets, known)
@@ -282,10 +284,8 @@ def _new_customer(fields: dict, code, number: int, taken, now) -> dict:
     code = str(code).strip().upper() if code else f"C-{number:06d}"
     if taken(code):
         raise Conflict(f"customer code {code} is taken")
-    row = {column: None for column in _CUSTOMER_COLUMNS}
-    row.update(tier="C", credit_limit=Decimal("0.00"), payment_terms_days=30, tags=[], active=True)
-    row.update(values, code=code, created_at=now, created_by=USER, name_key=company_name_key(values["name_zh"]))
-    return row
+    return {**_NEW_CUSTOMER, "tags": [], **values, "code": code, "created_at": now, "created_by": USER,
+            "name_key": company_name_key(values["name_zh"])}
 
 
 def _merge_new_customer(row: dict, fields: dict) -> None:
@@ -294,6 +294,9 @@ def _merge_new_customer(row: dict, fields: dict) -> None:
 
 
 _CUSTOMER_COLUMNS = tuple(c.key for c in Customer.__table__.columns if c.key != "id")
+#: a new customer's row before its values: crm's defaults, every other column empty
+_NEW_CUSTOMER = {**dict.fromkeys(_CUSTOMER_COLUMNS), "tier": "C", "credit_limit": Decimal("0.00"),
+                 "payment_terms_days": 30, "active": True}
 
 
 def _last_customer_number(session) -> int:

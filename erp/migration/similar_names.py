@@ -27,10 +27,8 @@ from itertools import combinations, repeat
 
 from rapidfuzz import fuzz, process
 
-from erp.crm.validation import SIMILAR_NAME_RATIO
+from erp.crm.validation import SIMILAR_NAME_RATIO, SIMILAR_NAME_SCORE
 
-#: rapidfuzz's score (0-100) below which a pair cannot be alike (a hair under, for rounding)
-_CUTOFF = 100 * SIMILAR_NAME_RATIO - 1e-6
 #: the shared characters a signature names
 _SHARED = 3
 
@@ -134,7 +132,7 @@ class SimilarNames:
             return None
         candidates = set().union(*lists)
         candidates.discard(key)
-        for other, _score, _ in process.extract(key, candidates, scorer=fuzz.ratio, score_cutoff=_CUTOFF,
+        for other, _score, _ in process.extract(key, candidates, scorer=fuzz.ratio, score_cutoff=SIMILAR_NAME_SCORE,
                                                 limit=None):
             if alike(key, other):
                 label = next((label for label in self.exact[other] if label != unless), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from difflib import SequenceMatcher
 
 import pytest
 from sqlalchemy import select
@@ -12,8 +13,9 @@ from core import clock
 from core.errors import InvalidInput
 from erp.audit.models import AuditEntry
 from erp.crm import queries, services
+from erp.crm.models import Customer
 from erp.crm.services import LikelyDuplicate
-from erp.crm.validation import credit_code_check_char
+from erp.crm.validation import SIMILAR_NAME_RATIO, company_name_key, credit_code_check_char
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
@@ -80,6 +82,33 @@ def test_a_confirmed_duplicate_is_created_and_noted_in_the_audit_log(tx, hualian
             "similar_name", "same_phone"]
         entry = session.scalars(select(AuditEntry).where(AuditEntry.target_id == str(twin.id))).one()
     assert entry.action == "crm.customer_created" and "C-000001" in entry.detail
+
+
+def test_likely_duplicates_among_many_customers_are_those_comparing_every_one_finds(tx):
+    """Names scored in C first, then by difflib: the same customers, reasons and similarity as comparing the
+    new name with every customer on file."""
+    words = "华联 新世界 京东 光明 联想 华信 商贸 百货 科技 乳业 发展 世纪 贸易 电子 网络".split()
+    names = [f"北京{a}{b}{c}有限公司" for a in words for b in words for c in words[:4] if len({a, b, c}) == 3]
+    names[100:100] = ["华联新世纪京乐有限公司", "北京华联新世界京乐行", "华联新世界乐集团"]  # like the new name
+    with tx() as session:
+        for n, name in enumerate(names):
+            customer(session, name, confirm_duplicate=True, phone=f"0108888{n:04d}")
+    wanted = "北京华联新世界京乐有限公司"  # one character from 华联新世界京东
+    with tx(readonly=True) as session:
+        found = queries.likely_duplicates(session, wanted, phone="01088880007")
+        on_file = session.execute(select(Customer.id, Customer.name_key, Customer.phone)).all()
+    key = company_name_key(wanted)
+    expected = {}
+    for id_, name_key, phone in on_file:
+        ratio = 1.0 if name_key == key else SequenceMatcher(None, key, name_key).ratio()
+        reasons = (["similar_name"] if ratio >= SIMILAR_NAME_RATIO else []) + \
+            (["same_phone"] if phone == "01088880007" else [])
+        if reasons:
+            expected[id_] = (reasons, round(ratio, 3))
+    assert len(names) > 500 and len(expected) == 5
+    assert {c["id"]: (c["reasons"], c["similarity"]) for c in found} == expected
+    phone_only = next(c for c in found if c["reasons"] == ["same_phone"])
+    assert 0 < phone_only["similarity"] < SIMILAR_NAME_RATIO
 
 
 def test_an_unrelated_company_is_no_duplicate(tx, hualian):
