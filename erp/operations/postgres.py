@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,19 +198,56 @@ def check_dump(dump: Path, manifest) -> None:
 
 
 def load(url: str, dump: Path, manifest) -> None:
-    """Drop what the current schema holds, then pg_restore the dump in one transaction."""
+    """Drop what the current schema holds, then pg_restore the dump in one transaction. The drop is committed
+    before pg_restore runs in a session of its own, so a database holding data is first dumped aside: if the
+    restore fails, that dump is put back and the error says so; if putting it back fails too, the error names
+    the file that holds it."""
     conninfo, env = _libpq(url)
     dump_major = _dump_major(manifest.tool)
     with _connect(url) as conn:
         major, _ = _server_major(conn)
         # the tool first: without one nothing may be dropped
         tool = find_tool("pg_restore", max(major, dump_major), prefer=major if major >= dump_major else None)
-        _drop_everything(conn)
-        conn.commit()
-    _run(tool, ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--no-password",
-                f"--dbname={conninfo}", str(dump)], env, "pg_restore")
+    before = _set_aside(url)
+    _replace(url, tool, dump, conninfo, env, "pg_restore", before)
+    if before is not None:
+        shutil.rmtree(before.parent, ignore_errors=True)
     with _connect(url) as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))  # fresh planner figures
+
+
+def _set_aside(url: str) -> Path | None:
+    """A dump of the database as it is (None when it holds no rows), in a folder of its own."""
+    if is_empty(url):
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="erp-before-restore-"))
+    try:
+        snapshot(url, folder / DUMP_NAME)
+    except BackupError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise BackupError(f"the database could not be dumped aside before the restore, so nothing was "
+                          f"replaced: {exc}") from None
+    return folder / DUMP_NAME
+
+
+def _replace(url: str, tool: Tool, dump: Path, conninfo: str, env: dict[str, str], what: str,
+             before: Path | None = None) -> None:
+    with _connect(url) as conn:
+        _drop_everything(conn)
+        conn.commit()
+    try:
+        _run(tool, ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--no-password",
+                    f"--dbname={conninfo}", str(dump)], env, what)
+    except BackupError as failed:
+        if before is None:
+            raise
+        try:
+            _replace(url, tool, before, conninfo, env, "putting the database back as it was")
+        except BackupError as again:
+            raise BackupError(f"{failed}. Putting the database back as it was failed too ({again}); what it "
+                              f"held is in {before}: restore that file with pg_restore") from None
+        shutil.rmtree(before.parent, ignore_errors=True)
+        raise BackupError(f"{failed}. The database was put back as it was before the restore") from None
 
 
 def _dump_major(tool_version: str) -> int:

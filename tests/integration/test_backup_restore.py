@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import zipfile
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -235,6 +236,47 @@ def test_a_database_holding_data_is_replaced_only_with_force(erp, deploy, engine
         assert Worker(database, fresh_engine()).fire_due_timers() == 1
     with tx(readonly=True) as session:
         assert session.scalars(select(HumanTask.instance_id)).all() == [kept]
+
+
+def test_a_postgresql_restore_that_fails_midway_puts_the_database_back_as_it_was(
+        erp, deploy, engine, tx, database, monkeypatch, tmp_path):
+    """pg_restore runs after the old objects are dropped and committed: when it fails (here on a dump cut
+    short, found only while loading), the database is put back from a dump taken just before."""
+    if database.is_sqlite:
+        pytest.skip("SQLite's restore writes the file through the backup API, all or nothing")
+    from erp.operations import postgres
+
+    deploy("timers.bpmn")
+    with tx() as session:
+        engine.start(session, "timers", {}, business_key="backed-up")
+    archive = tmp_path / "b.zip"
+    assert erp("backup", archive).exit_code == 0
+    with tx() as session:
+        engine.start(session, "timers", {}, business_key="after-the-backup")
+    real_run = postgres._run
+
+    def cut_short(tool, args, env, what):
+        if what == "pg_restore":
+            dump = Path(args[-1])
+            short = dump.with_name("short.pgdump")
+            short.write_bytes(dump.read_bytes()[: dump.stat().st_size * 3 // 4])
+            args = [*args[:-1], str(short)]
+        return real_run(tool, args, env, what)
+
+    monkeypatch.setattr(postgres, "_run", cut_short)
+    failed = erp("restore", archive, "--force")
+    assert failed.exit_code == 1 and "pg_restore failed" in failed.output
+    assert "put back as it was" in failed.output and "Traceback" not in failed.output
+    database.engine.dispose()
+    with tx(readonly=True) as session:
+        assert sorted(session.scalars(select(ProcessInstance.business_key))) == ["after-the-backup", "backed-up"]
+        assert session.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    monkeypatch.setattr(postgres, "_run", real_run)
+    assert erp("restore", archive, "--force").exit_code == 0  # the same archive, loaded whole, replaces it
+    database.engine.dispose()
+    with tx(readonly=True) as session:
+        assert session.scalars(select(ProcessInstance.business_key)).all() == ["backed-up"]
+    assert not list(Path(tempfile.gettempdir()).glob("erp-before-restore-*"))
 
 
 def test_a_freshly_migrated_database_counts_as_empty(erp, deploy, database, tmp_path):
