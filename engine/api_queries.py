@@ -6,11 +6,9 @@ import re
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
-from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from SpiffWorkflow.exceptions import TaskNotFoundException
 from sqlalchemy import exists, func, or_, select
 
 from core.errors import NotFound
@@ -23,6 +21,7 @@ from engine.models import (
     TaskInvolvement,
 )
 from engine.parsing import form_key_of
+from engine.queries import task_data_now
 from engine.store import EVERYONE
 from engine.values import jsonable
 from engine.worklist import DUE_SOON
@@ -223,9 +222,5 @@ def task_data(engine, session, task: HumanTask) -> dict:
     if task.status != "open":
         return {}
     instance = session.get(ProcessInstance, task.instance_id)
-    workflow = engine._workflow(session, instance)
-    try:
-        spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
-    except TaskNotFoundException:
-        spiff_task = None
-    return jsonable(dict(spiff_task.data)) if spiff_task is not None else {}
+    data = task_data_now(engine._workflow(session, instance), task.spiff_task_id)
+    return jsonable(data) if data is not None else {}

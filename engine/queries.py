@@ -1,6 +1,9 @@
 """Reads for the CLI, pages and the API: definitions, instances, tasks and one instance in full."""
 from __future__ import annotations
 
+from uuid import UUID
+
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import load_only
@@ -167,6 +170,16 @@ def show(engine, session, instance_id: int) -> dict:
                                  .order_by(HistoryEvent.id)).all()]
     result["data"] = jsonable(current_data(workflow))
     return result
+
+
+def task_data_now(workflow, spiff_task_id: str | None) -> dict | None:
+    """The data workflow task `spiff_task_id` sees now, or None when the saved state no longer holds it (a
+    finished task compacted away)."""
+    try:
+        found = workflow.get_task_from_id(UUID(spiff_task_id))
+    except (TaskNotFoundException, ValueError, TypeError, AttributeError):
+        return None
+    return dict(found.data) if found is not None else None
 
 
 def current_data(workflow) -> dict:

@@ -54,3 +54,16 @@ def test_nothing_outside_the_web_layer_imports_it():
 
 def test_the_web_layer_reaches_spiffworkflow_only_through_the_engine():
     assert [str(p) for p, n in _imports("webapp") if n == "SpiffWorkflow"] == []
+
+
+#: SpiffWorkflow's own methods and attributes on workflows and tasks: calling them is using it, import or not
+SPIFF_API = ("get_task_from_id", "get_tasks(", "task_spec", "has_state(", "last_state_change", "TaskState.")
+
+
+def test_no_spiffworkflow_api_is_called_outside_the_engine():
+    """The web layer and the domain get workflow data from the engine's queries (engine.queries.task_data_now,
+    current_data), never from a SpiffWorkflow object they were handed."""
+    calls = [(str(path.relative_to(ROOT)), name) for package in ("webapp", "erp", "notifications", "forms", "core")
+             for path in sorted((ROOT / package).rglob("*.py"))
+             for name in SPIFF_API if name in path.read_text(encoding="utf-8")]
+    assert calls == []

@@ -80,8 +80,10 @@ class TaskPage:
         """The process data as this task sees it (the instance's current data once the task is done)."""
         if self._data is None:
             _record, workflow = engine().load(requestdb.session(), self.instance.id)
-            self._data = (self.task.status == "open" and _task_data(workflow, self.task)) \
-                or engine_queries.current_data(workflow)
+            # a task the saved state no longer holds (compacted): the instance's data
+            mine = engine_queries.task_data_now(workflow, self.task.spiff_task_id) if self.task.status == "open" \
+                else None
+            self._data = mine or engine_queries.current_data(workflow)
         return self._data
 
 
@@ -128,15 +130,6 @@ def _prefill(page: TaskPage, form) -> MultiDict:
         data = {**data, **unpack(page.task.pending_data)}
     fields = set(form.schema.get("properties") or {})
     return forms_render.raw_from_data(form.schema, form.ui_schema, {k: v for k, v in data.items() if k in fields})
-
-
-def _task_data(workflow, task: HumanTask) -> dict | None:
-    from uuid import UUID
-
-    try:
-        return dict(workflow.get_task_from_id(UUID(task.spiff_task_id)).data)
-    except Exception:  # the task left the saved state (compacted): fall back to the instance's data
-        return None
 
 
 def _request_summary(page: TaskPage):
