@@ -74,28 +74,39 @@ def save_draft(session, *, file_name: str, source: bytes | str, user: str, draft
 def _check_file(file_name: str, data: bytes) -> tuple[str, str | None]:
     """(kind, key) of an acceptable file, or InvalidInput saying what is wrong with it."""
     if not file_name or len(file_name) > 500 or _UNSAFE_NAME.search(file_name):
-        raise _invalid(f"{file_name!r} is not an acceptable file name")
+        raise _invalid("{file} is not an acceptable file name", file=repr(file_name))
     if not file_name.lower().endswith(SOURCE_SUFFIXES):
-        raise _invalid(f"{file_name}: only {', '.join(SOURCE_SUFFIXES)} files can be opened in the modeler")
+        raise _invalid("{file}: only {suffixes} files can be opened in the modeler", file=file_name,
+                       suffixes=", ".join(SOURCE_SUFFIXES))
     if len(data) > MAX_FILE_BYTES:  # before decoding or parsing anything
-        raise _invalid(f"{file_name}: file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB")
+        raise _invalid("{file}: {problem}", file=file_name,
+                       problem=say("file is larger than {mb} MB", mb=MAX_FILE_BYTES // 1024 // 1024))
     try:
         data.decode("utf-8")
         root = safe_parse(data, file_name)
     except _Problem as exc:
-        raise _invalid(str(exc.problem)) from None
+        raise _invalid("{file}: {problem}", file=_where(exc.problem), problem=exc.problem.as_said) from None
     except UnicodeDecodeError:
-        raise _invalid(f"{file_name}: the file must be UTF-8 encoded") from None
+        raise _invalid("{file}: the file must be UTF-8 encoded", file=file_name) from None
     kind, key = identify(root)
     if kind is None:
-        raise _invalid(f"{file_name}: not a BPMN or DMN file (its root element is {root.tag})")
+        raise _invalid("{file}: not a BPMN or DMN file (its root element is {root})", file=file_name, root=root.tag)
     if (kind == "dmn") != file_name.lower().endswith(".dmn"):
-        raise _invalid(f"{file_name}: the file holds {kind.upper()} but its name says otherwise")
+        raise _invalid("{file}: the file holds {kind} but its name says otherwise", file=file_name, kind=kind.upper())
     return kind, key
 
 
-def _invalid(message: str) -> InvalidInput:
-    return InvalidInput(message, {"source": [message]})
+def _invalid(template: str, **params) -> InvalidInput:
+    """InvalidInput in English, carrying the message said (`.said`) for the modeler to show translated."""
+    said = say(template, **params)
+    error = InvalidInput(said["message"], {"source": [said["message"]]})
+    error.said = said
+    return error
+
+
+def _where(problem) -> str:
+    """The file and line of a parse problem, as its English text names them."""
+    return f"{problem.file}:{problem.line}" if problem.line else problem.file
 
 
 def identify(root) -> tuple[str | None, str | None]:
@@ -248,8 +259,9 @@ def deploy_draft(engine, session, draft_id: int, *, user: str, comment: str) -> 
     """Validate and deploy the draft as a new version (author and comment recorded), then delete it. Invalid:
     DeploymentFailed with every problem, the draft kept. Running instances stay on their version."""
     if not comment or not comment.strip():
-        raise InvalidInput("a comment saying what changed is required to deploy",
-                           {"comment": ["a comment saying what changed is required to deploy"]})
+        error = _invalid("a comment saying what changed is required to deploy")
+        error.errors = {"comment": error.errors["source"]}
+        raise error
     draft = get_draft(session, draft_id)
     sources = draft_sources(session, draft)
     problems = _unused_decision(draft, sources) or validate_sources(engine, session, sources)

@@ -28,6 +28,14 @@ OWN = (
     "no executable process found",
     "cannot parse process {process}: {detail}",
     ENGINE_SAYS,
+    # a file opened in the modeler (engine.drafts)
+    "{file} is not an acceptable file name",
+    "{file}: only {suffixes} files can be opened in the modeler",
+    "{file}: {problem}",
+    "{file}: the file must be UTF-8 encoded",
+    "{file}: not a BPMN or DMN file (its root element is {root})",
+    "{file}: the file holds {kind} but its name says otherwise",
+    "a comment saying what changed is required to deploy",
     # scripts and expressions (the error is one of SANDBOX, or the compiler's own words)
     "script: {error}",
     "pre-script: {error}",

@@ -2,6 +2,7 @@
 the same elements whatever the language; the engine's English stays what `erp deploy` prints."""
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -88,3 +89,26 @@ def test_a_schema_error_of_the_process_engine_is_translated_too(analysts, deploy
     [(element, english)] = _problems(analysts["en"], draft_id)
     assert element == "f2" and english == ("Element 'bpmn:sequenceFlow', attribute 'bogus': "
                                            "The attribute 'bogus' is not allowed")
+
+
+def test_the_syntax_check_answers_in_the_readers_language(analysts):
+    said = {language: client.post("/modeler/check", json={"source": "total = ("}).get_json()["errors"]
+            for language, client in analysts.items()}
+    assert said == {"zh": ["第 1 行：语法错误：“(”没有闭合"], "en": ["Line 1: syntax error: '(' was never closed"]}
+
+
+def test_a_refused_save_or_import_says_why_in_the_readers_language(analysts, deployed):
+    opened = analysts["zh"].post(f"/modeler/definitions/{deployed}/drafts")
+    draft_id = int(opened.headers["Location"].rsplit("/", 1)[1])
+    broken = {"xml": "<bpmn:definitions", "lock_version": 1}
+    saved = {language: client.post(f"/modeler/drafts/{draft_id}/save", json=broken)
+             for language, client in analysts.items()}
+    assert {language: r.status_code for language, r in saved.items()} == {"zh": 400, "en": 400}
+    zh, en = (saved[language].get_json()["error"]["message"] for language in ("zh", "en"))
+    assert zh.startswith("simple_task.bpmn:1：XML 格式错误：") and en.startswith("simple_task.bpmn:1: malformed XML: ")
+    imported = {language: client.post("/modeler/import", content_type="multipart/form-data",
+                                      data={"file": (io.BytesIO(b"<html><body/></html>"), "page.bpmn")})
+                for language, client in analysts.items()}
+    assert {language: r.status_code for language, r in imported.items()} == {"zh": 400, "en": 400}
+    assert "page.bpmn：不是 BPMN 或 DMN 文件（根元素为 html）" in imported["zh"].get_data(as_text=True)
+    assert "page.bpmn: not a BPMN or DMN file (its root element is html)" in imported["en"].get_data(as_text=True)

@@ -21,7 +21,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from engine import diff as diagram_diff
 from engine import drafts, instance_moves, lint
 from engine.errors import DeploymentFailed
-from engine.messages import translated
+from engine.messages import code_error, translated
 from engine.models import ProcessDefinition, ProcessInstance
 from engine.parsing import MAX_FILE_BYTES
 from engine.sandbox import check_source
@@ -80,6 +80,13 @@ LINT_TEXT = {
 
 def _json_error(message: str, status: int, **extra):
     return jsonify({"error": {"message": message, **extra}}), status
+
+
+def _reason(exc: InvalidInput) -> str:
+    """Why the engine refused, in the reader's language when it said so with a template (engine.messages),
+    else its first line."""
+    said = getattr(exc, "said", None)
+    return translated(said, _) if said else str(exc).split("\n")[0]
 
 
 def _payload() -> dict:
@@ -190,7 +197,7 @@ def import_file():
     try:
         draft = drafts.save_draft(requestdb.session(), file_name=name, source=data, user=user().username)
     except InvalidInput as exc:
-        return _index_page(_("The file was not imported: %(reason)s", reason=str(exc).split("\n")[0]), 400)
+        return _index_page(_("The file was not imported: %(reason)s", reason=_reason(exc)), 400)
     flash(_("%(file)s was imported as a draft. Validate it to see what the engine cannot execute.", file=name),
           "success")
     return redirect(url_for("modeler.editor", draft_id=draft.id))
@@ -240,7 +247,7 @@ def save(draft_id):
         return _json_error(_("Someone else saved this draft after you opened it. Reload the page to see their "
                              "changes (copy yours first)."), 409)
     except InvalidInput as exc:
-        return _json_error(str(exc).split("\n")[0], 400)
+        return _json_error(_reason(exc), 400)
     return jsonify({"id": draft.id, "lock_version": draft.lock_version, "updated_at": draft.updated_at.isoformat()})
 
 
@@ -253,7 +260,7 @@ def validate(draft_id):
     except NotFound:
         return _json_error(_("Not found."), 404)
     except InvalidInput as exc:
-        return _json_error(str(exc).split("\n")[0], 400)
+        return _json_error(_reason(exc), 400)
     return jsonify({"valid": not problems, "problems": _problem_dicts(problems)})
 
 
@@ -275,7 +282,7 @@ def deploy(draft_id):
         return _json_error(_("The draft was not deployed: fix the problems below."), 422,
                            problems=_problem_dicts(exc.problems))
     except InvalidInput as exc:
-        return _json_error(str(exc).split("\n")[0], 422)
+        return _json_error(_reason(exc), 422)
     new = [d for d in deployed if d.new]
     message = (_("Deployed: %(versions)s.", versions=", ".join(f"{d.key} v{d.version}" for d in new)) if new
                else _("Nothing changed: the deployed versions already hold this content."))
@@ -294,7 +301,7 @@ def lint_diagram():
     try:
         findings = lint.lint(body["xml"], str(body.get("file_name") or "diagram.bpmn"))
     except InvalidInput as exc:
-        return _json_error(str(exc).split("\n")[0], 400)
+        return _json_error(_reason(exc), 400)
     return jsonify({"findings": [_finding(f) for f in findings]})
 
 
@@ -315,7 +322,8 @@ def check_expression():
         return _json_error(_("Send the code to check."), 400)
     if not source.strip():
         return jsonify({"errors": [] if mode == "exec" else [_("The expression is empty.")]})
-    return jsonify({"errors": check_source(source, mode)})
+    said = map(code_error, check_source(source, mode))
+    return jsonify({"errors": [translated(error, _) if isinstance(error, dict) else error for error in said]})
 
 
 @blueprint.route("/catalog.json")
