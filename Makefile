@@ -37,13 +37,13 @@ run: setup
 	  trap 'kill %1 2>/dev/null' EXIT INT TERM; $(BIN)/erp worker
 
 # Both databases at once (two pytest processes: the suite is CPU-bound and the machines have two cores); the
-# PostgreSQL run's output follows the SQLite run's. ERP_TEST_BACKENDS=sqlite (or postgresql) runs one only.
+# PostgreSQL run's output follows the SQLite run's, and the tests that use no database run in the SQLite one. ERP_TEST_BACKENDS=sqlite (or postgresql) runs one only.
 test: setup
 	$(BIN)/ruff check .
 	@if [ -n "$$ERP_TEST_BACKENDS" ]; then \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS); \
 	else \
-	  ERP_TEST_BACKENDS=postgresql $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) \
+	  ERP_TEST_BACKENDS=postgresql ERP_TEST_SECOND_PROCESS=1 $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) \
 	    > .pytest-postgresql.log 2>&1 & pg=$$!; \
 	  ERP_TEST_BACKENDS=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS); sqlite=$$?; \
 	  wait $$pg; postgresql=$$?; \

@@ -24,6 +24,18 @@ ROOT = Path(__file__).parent.parent
 PG_URL = os.environ.get("ERP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("ERP_REQUIRE_POSTGRES") == "1"
 BACKENDS = [b for b in os.environ.get("ERP_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+#: set by `make test` on its PostgreSQL process: the tests that use no database run in the SQLite one only
+SECOND_PROCESS = os.environ.get("ERP_TEST_SECOND_PROCESS") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    """In `make test`'s second process, tests that touch no database (no database_url among their fixtures)
+    are left out: the first process runs them, and both share the machine's two cores."""
+    if not SECOND_PROCESS:
+        return
+    kept = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
