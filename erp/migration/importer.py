@@ -284,7 +284,7 @@ def _new_customer(fields: dict, code, number: int, taken, now) -> dict:
     code = str(code).strip().upper() if code else f"C-{number:06d}"
     if taken(code):
         raise Conflict(f"customer code {code} is taken")
-    return {**_NEW_CUSTOMER, "tags": [], **values, "code": code, "created_at": now, "created_by": USER,
+    return {**_NEW_CUSTOMER, **values, "code": code, "created_at": now, "created_by": USER,
             "name_key": company_name_key(values["name_zh"])}
 
 
@@ -294,9 +294,11 @@ def _merge_new_customer(row: dict, fields: dict) -> None:
 
 
 _CUSTOMER_COLUMNS = tuple(c.key for c in Customer.__table__.columns if c.key != "id")
-#: a new customer's row before its values: crm's defaults, every other column empty
+#: a new customer's row before its values: crm's defaults, every other column empty. Its tags are one list
+#: shared by every row without tags of their own (never changed in place: a merge replaces it), so the bulk
+#: write serialises it once
 _NEW_CUSTOMER = {**dict.fromkeys(_CUSTOMER_COLUMNS), "tier": "C", "credit_limit": Decimal("0.00"),
-                 "payment_terms_days": 30, "active": True}
+                 "payment_terms_days": 30, "active": True, "tags": []}
 
 
 def _last_customer_number(session) -> int:
