@@ -12,6 +12,7 @@ from json import dumps
 from rapidfuzz import fuzz, process
 from sqlalchemy import Text, cast, or_, select
 
+from core.bulk import read_rows
 from core.errors import NotFound
 from erp.crm.models import (
     OPEN_STAGES,
@@ -41,7 +42,7 @@ def likely_duplicates(session, name_zh: str, *, phone: str | None = None, tax_nu
     key = company_name_key(name_zh)
     similar: dict[int, float] = {}
     if key:
-        on_file = session.execute(select(Customer.id, Customer.name_key).where(Customer.name_key != "")).all()
+        on_file = read_rows(session, select(Customer.id, Customer.name_key).where(Customer.name_key != ""))
         for name, _score, at in process.extract(key, [name for _, name in on_file], scorer=fuzz.ratio,
                                                 score_cutoff=SIMILAR_NAME_SCORE, limit=None):
             ratio = _key_ratio(key, name)

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core.bulk import insert_rows, update_rows
+from core.bulk import insert_rows, read_rows, update_rows
 from erp.crm.models import Customer
 from erp.migration.models import ExternalRef, MigrationRow, MigrationRun
 
@@ -81,3 +81,21 @@ def test_a_failed_bulk_write_rolls_back_with_its_transaction(tx):
                         [("customers", "L2", "C-000002", NOW), ("customers", "L1", "C-000009", NOW)])
     with tx() as session:
         assert session.execute(select(ExternalRef.external_id, ExternalRef.target_id)).all() == [("L1", "C-000001")]
+
+
+def test_read_rows_returns_what_the_orm_reads_as_plain_tuples(tx):
+    """Parameters (a list for IN, text with quotes) are bound as the ORM binds them; rows written in the same
+    transaction are seen."""
+    with tx() as session:
+        insert_rows(session, Customer.__table__,
+                    ("code", "name_zh", "name_key", "tier", "credit_limit", "payment_terms_days", "tags", "active",
+                     "created_at"),
+                    [(f"C-90000{n}", f"北京'{n}'商贸", f"'{n}'商贸", "C", Decimal("0"), 30, [], True, NOW)
+                     for n in range(1, 6)])
+        query = (select(Customer.id, Customer.code, Customer.name_key)
+                 .where(Customer.code.in_(["C-900002", "C-900004", "C-900005"]), Customer.name_key != "'5'商贸")
+                 .order_by(Customer.code))
+        plain = read_rows(session, query)
+        assert plain == [tuple(row) for row in session.execute(query)]
+        assert [(code, key) for _, code, key in plain] == [("C-900002", "'2'商贸"), ("C-900004", "'4'商贸")]
+        assert all(type(row) is tuple for row in plain)
