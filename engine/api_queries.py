@@ -21,7 +21,7 @@ from engine.models import (
     TaskInvolvement,
 )
 from engine.parsing import form_key_of
-from engine.queries import task_data_now
+from engine.queries import current_data, task_data_now
 from engine.store import EVERYONE
 from engine.values import jsonable
 from engine.worklist import DUE_SOON
@@ -215,6 +215,12 @@ def _task_dict(row, now: datetime) -> dict:
             "due_soon": bool(is_open and due and now <= due < now + DUE_SOON),
             "process_key": row.process_key, "process_name": row.process_name, "business_key": row.business_key,
             "started_by": row.started_by, "instance_status": row.instance_status}
+
+
+def instance_data(engine, session, instance_id: int) -> dict:
+    """The data instance `instance_id` holds now (its final data once completed), as JSON values."""
+    _record, workflow = engine.load(session, instance_id)
+    return jsonable(current_data(workflow))
 
 
 def task_data(engine, session, task: HumanTask) -> dict:

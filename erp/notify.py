@@ -7,7 +7,7 @@ from functools import partial
 
 from sqlalchemy import select
 
-from engine.api_queries import start_form_key, task_data
+from engine.api_queries import instance_data, start_form_key, task_data
 from engine.events import (
     INCIDENT_RAISED,
     INSTANCE_COMPLETED,
@@ -66,6 +66,9 @@ def on_engine_event(session, event: EngineEvent, *, engine=None) -> None:
         context = {**_instance_context(session, event), **({"error": event.data.get("message"),
                                                              "element_id": event.data.get("element_id")}
                                                             if event.kind == INCIDENT_RAISED else {})}
+        if engine is not None:
+            details = instance_details(engine, session, event.instance_id, mail=context)
+            context = {**context, "details": details} if details is not None else context
         enqueue(session, kind, to_user=event.started_by, context=context,
                 dedupe_key=f"{kind}:{event.instance_id}:{event.data.get('element_id') or ''}")
 
@@ -136,6 +139,31 @@ def _task_values(engine, session, task: HumanTask, mail: dict) -> tuple[dict, li
     start = start_form_key(engine, session, instance.definition_id)
     if start and start != task.form_key and catalog.exists(start):
         schemas.append(catalog.get(start).schema)
+    return _plain_values(data, schemas, mail), schemas
+
+
+def instance_details(engine, session, instance_id: int, *, mail: dict | None = None) -> PersonalInfo | None:
+    """What a mail about a whole instance (completed, failed) shows of its data: the plain values of its start
+    form's fields as the instance holds them now, at most DETAIL_ROWS, personal as the form marks them; None
+    when the process has no start form or nothing to show. As for tasks, the mail goes without them when the
+    data cannot be read."""
+    try:
+        instance = session.execute(select(ProcessInstance).where(ProcessInstance.id == instance_id)
+                                   .execution_options(populate_existing=True)).scalar_one()
+        start = start_form_key(engine, session, instance.definition_id)
+        if not start or not engine.forms.exists(start):
+            return None
+        schemas = [engine.forms.get(start).schema]
+        values = _plain_values(instance_data(engine, session, instance_id), schemas, mail or {})
+    except Exception:
+        log.exception("instance %s: its mail goes without the instance's data", instance_id)
+        return None
+    return form_details("instance", instance_id, values, schemas) if values else None
+
+
+def _plain_values(data: dict, schemas: list[dict], mail: dict) -> dict:
+    """The plain values (text, numbers, yes/no) of the schemas' fields in `data`, in the schemas' order, at most
+    DETAIL_ROWS, long text cut; without what the mail says anyway (a value of the same name, the business key)."""
     values = {}
     for name in dict.fromkeys(name for schema in schemas for name in schema.get("properties") or {}):
         value = data.get(name)
@@ -145,7 +173,7 @@ def _task_values(engine, session, task: HumanTask, mail: dict) -> tuple[dict, li
         values[name] = value[:DETAIL_TEXT - 1] + "…" if isinstance(value, str) and len(value) > DETAIL_TEXT else value
         if len(values) == DETAIL_ROWS:
             break
-    return values, schemas
+    return values
 
 
 def enqueue_digests(session, now, engine=None) -> int:
