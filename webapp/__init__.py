@@ -21,6 +21,10 @@ DEFAULTS = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # a working day
+    # the session cookie is sent only when the session changed: a background request (the modeler's lint, a
+    # syntax check) answered after a page's own request must not put back an older session over it (a flashed
+    # message lost, a language choice undone). Activity still renews the cookie (webapp.security.SEEN_EVERY)
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # uploads are capped at 10 MB, plus the form around them
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "BABEL_DEFAULT_LOCALE": "zh_CN",

@@ -214,9 +214,16 @@ def end_idle_session():
         flash(_("You were logged out after %(n)s minutes without activity. Please log in again.",
                 n=_idle_minutes()), "warning")
         return login_manager.unauthorized()
-    # only forwards: a clock set back (as tests do) must not make a session look idle later
-    session["seen_at"] = max(seen or now, now)
+    # noted once a minute, only forwards (a clock set back, as tests do, must not make a session look idle
+    # later): a request that changes nothing in the session sends no cookie, so concurrent requests of one page
+    # cannot undo each other's changes; the idle timeout may end a session up to a minute early
+    if seen is None or now - seen >= SEEN_EVERY:
+        session["seen_at"] = max(seen or now, now)
     return None
+
+
+#: seconds between two notes of a session's activity (seen_at)
+SEEN_EVERY = 60
 
 
 def _idle_minutes() -> int:

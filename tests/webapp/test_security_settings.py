@@ -134,6 +134,30 @@ def test_a_session_idle_longer_than_the_timeout_goes_back_to_the_login_page(clie
         assert client.get("/inbox").status_code == 302
 
 
+def _sets_session(response) -> bool:
+    return any(c.startswith("session=") for c in response.headers.getlist("Set-Cookie"))
+
+
+def test_only_a_request_that_changes_the_session_sends_its_cookie(client, make_user):
+    """A page's background request (the modeler's lint) answered after a request that flashed a message must
+    not put the older session back over it: a request that changes nothing sends no cookie, and activity is
+    noted once a minute."""
+    make_user("wangfang")
+    with clock.frozen(clock.now()) as frozen:
+        login(client, "wangfang")
+        client.get("/inbox")  # the first page after login keeps its new CSRF token
+        frozen.advance(seconds=20)
+        assert client.get("/inbox").status_code == 200 and not _sets_session(client.get("/inbox"))
+        frozen.advance(seconds=60)
+        assert _sets_session(client.get("/inbox"))  # a minute on: seen again, the cookie renewed
+        # a second request of the same page, sent with the cookie as it was: its answer leaves the cookie alone
+        background = client.application.test_client()
+        background.set_cookie("session", client.get_cookie("session").value)
+        frozen.advance(seconds=5)
+        answer = background.get("/inbox")
+        assert answer.status_code == 200 and not _sets_session(answer)
+
+
 def test_the_idle_timeout_is_a_setting_and_administrators_may_have_their_own(database, engine, make_user):
     app = _app(engine, WTF_CSRF_ENABLED=False, SESSION_IDLE_MINUTES=60, ADMIN_SESSION_IDLE_MINUTES=10)
     make_user("wangfang")
