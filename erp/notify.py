@@ -148,9 +148,8 @@ def instance_details(engine, session, instance_id: int, *, mail: dict | None = N
     when the process has no start form or nothing to show. As for tasks, the mail goes without them when the
     data cannot be read."""
     try:
-        instance = session.execute(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                                   .execution_options(populate_existing=True)).scalar_one()
-        start = start_form_key(engine, session, instance.definition_id)
+        definition_id = session.scalar(select(ProcessInstance.definition_id).where(ProcessInstance.id == instance_id))
+        start = start_form_key(engine, session, definition_id)
         if not start or not engine.forms.exists(start):
             return None
         schemas = [engine.forms.get(start).schema]

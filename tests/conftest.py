@@ -33,8 +33,10 @@ def pytest_collection_modifyitems(config, items):
     are left out: the first process runs them, and both share the machine's two cores."""
     if not SECOND_PROCESS:
         return
-    kept = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
-    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    kept, left_out = [], []
+    for item in items:
+        (kept if "database_url" in getattr(item, "fixturenames", ()) else left_out).append(item)
+    config.hook.pytest_deselected(items=left_out)
     items[:] = kept
 
 

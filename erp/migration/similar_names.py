@@ -92,27 +92,25 @@ class SimilarNames:
         return signatures
 
     def add(self, key: str, label) -> None:
-        if not key:
-            return
-        if key in self.exact:
-            self.exact[key].append(label)
-            return
-        self.exact[key] = [label]
-        deque(map(list.append, map(self.postings.setdefault, self._signatures(key), iter(list, None)),
-                  repeat(key)), 0)
+        self._enter(key, label, search=False)
 
     def find_then_add(self, key: str, label):
         """find(key), then add(key, label), signing the key once and reaching each signature's postings once:
         each row of a file against the earlier ones."""
+        return self._enter(key, label, search=True)
+
+    def _enter(self, key: str, label, *, search: bool):
+        """Add the key with its label; with `search`, first the label of an identical or alike key added
+        before (None otherwise)."""
         if not key:
             return None
-        if key in self.exact:
-            found = self.exact[key][0]
-            self.exact[key].append(label)
-            return found
+        labels = self.exact.get(key)
+        if labels is not None:
+            labels.append(label)
+            return labels[0]
         # map, repeat and deque run the per-signature steps in C: this runs for every row of a large file
         lists = list(map(self.postings.setdefault, self._signatures(key), iter(list, None)))
-        found = self._most_alike(key, [keys for keys in lists if keys], None)
+        found = self._most_alike(key, [keys for keys in lists if keys], None) if search else None
         self.exact[key] = [label]
         deque(map(list.append, lists, repeat(key)), 0)
         return found
