@@ -16,7 +16,7 @@ from erp.migration.entities import entity
 from erp.migration.mapping import Mapper, References, auto_mapping, checked_columns, find_mapping
 from erp.migration.models import MigrationRow, MigrationRun
 from erp.migration.sources import EXTRA_CELLS, SourceTable
-from erp.migration.validation import pending_references, status_of, validate_rows
+from erp.migration.validation import names_started, pending_references, status_of, validate_rows
 
 REASONS_COLUMN = "错误原因 Reasons"
 SAMPLE_ERRORS = 20
@@ -42,10 +42,11 @@ def stage(session, entity_key: str, source: SourceTable, *, mapping: str | None 
         raise InvalidInput("no column of the file matches a field; map the columns or use the template",
                            {"columns": [f"recognised none of {', '.join(source.columns)}"]})
     references = References(session, pending_references(session, entity_key))
+    names = names_started(entity_key, columns, source.rows, references)  # a large file's, meanwhile
     mapper = Mapper(entity_key, columns, references)
     mapped = [(row_no, *mapper(raw)) for row_no, raw in source.rows]
     checked = validate_rows(session, entity_key, [(row_no, values) for row_no, values, _ in mapped],
-                            references=references)
+                            references=references, names=names)
     run = MigrationRun(entity=entity_key, mapping_id=mapping_id, mapping=columns,
                        source_name=(source_name or f"upload.{source.kind}")[:500], source_kind=source.kind,
                        encoding=source.encoding, delimiter=source.delimiter, status="validated",

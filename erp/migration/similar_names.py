@@ -20,14 +20,21 @@ Candidates sharing a signature are scored in C by rapidfuzz (its ratio is the sa
 common subsequence, so never below difflib's), and those passing are confirmed with difflib."""
 from __future__ import annotations
 
+import logging
+import pickle
+import subprocess
+import sys
 from collections import Counter, deque
+from collections.abc import Sequence
 from difflib import SequenceMatcher
 from functools import cache
 from itertools import combinations, repeat
 
 from rapidfuzz import fuzz, process
 
-from erp.crm.validation import SIMILAR_NAME_RATIO, SIMILAR_NAME_SCORE
+from erp.crm.validation import SIMILAR_NAME_RATIO, SIMILAR_NAME_SCORE, company_name_key
+
+log = logging.getLogger(__name__)
 
 #: the shared characters a signature names
 _SHARED = 3
@@ -64,6 +71,8 @@ class SimilarNames:
         self.frequencies = frequencies
         self.rank = {c: r for r, c in enumerate(sorted(frequencies, key=lambda c: (frequencies[c], c)))}
         self.exact: dict[str, list] = {}
+        #: each key's place in the order added: of equally alike keys, the one added first is found
+        self.order: dict[str, int] = {}
         self.postings: dict[tuple | str, list[str]] = {}
 
     @classmethod
@@ -112,6 +121,7 @@ class SimilarNames:
         lists = list(map(self.postings.setdefault, self._signatures(key), iter(list, None)))
         found = self._most_alike(key, [keys for keys in lists if keys], None) if search else None
         self.exact[key] = [label]
+        self.order[key] = len(self.order)
         deque(map(list.append, lists, repeat(key)), 0)
         return found
 
@@ -130,10 +140,87 @@ class SimilarNames:
             return None
         candidates = set().union(*lists)
         candidates.discard(key)
-        for other, _score, _ in process.extract(key, candidates, scorer=fuzz.ratio, score_cutoff=SIMILAR_NAME_SCORE,
-                                                limit=None):
+        passing = process.extract(key, candidates, scorer=fuzz.ratio, score_cutoff=SIMILAR_NAME_SCORE, limit=None)
+        order = self.order
+        for other, _score, _ in sorted(passing, key=lambda found: (-found[1], order[found[0]])):
             if alike(key, other):
                 label = next((label for label in self.exact[other] if label != unless), None)
                 if label is not None:
                     return label
         return None
+
+
+# -- a file's names, here or in a second process -------------------------------------------------------------------
+
+#: what keys_and_earlier gives: each name's key, and (i, j) for every name i alike to an earlier name j
+KeysAndEarlier = tuple[list[str], list[tuple[int, int]]]
+
+
+def keys_and_earlier(names: Sequence[str]) -> KeysAndEarlier:
+    """Each name's key (company_name_key), and (i, j) for every name i whose key is identical or alike to an
+    earlier one's: j is the first name with the identical key, else the first with the most alike key."""
+    keys = [company_name_key(name) for name in names]
+    index = SimilarNames.over(keys)
+    earlier = []
+    for i, key in enumerate(keys):
+        j = index.find_then_add(key, i)
+        if j is not None:
+            earlier.append((i, j))
+    return keys, earlier
+
+
+class InSecondProcess:
+    """keys_and_earlier(names) worked out by a second Python process (`python -m erp.migration.similar_names`)
+    while this one maps and checks the rest of a large file: on a machine with two cores or more a file's
+    similar names then cost about nothing of the dry run's time (10^5 names: about 5 s). The names go to it
+    pickled through its stdin (written at once: a thread writing while this one computes would wait for the
+    GIL between small writes), the answer comes back through its stdout when asked for. If the second process
+    cannot start or fails, the answer is worked out here; the result is the same."""
+
+    def __init__(self, names: Sequence[str]):
+        self.names = list(names)
+        try:
+            self._process = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as exc:
+            log.warning("similar names worked out here: no second process (%s)", exc)
+            self._process = None
+            return
+        try:
+            with self._process.stdin:
+                self._process.stdin.write(pickle.dumps(self.names, pickle.HIGHEST_PROTOCOL))
+        except OSError:  # it died before reading everything: result() reports why
+            pass
+
+    def result(self) -> KeysAndEarlier:
+        if self._process is not None:
+            out = self._process.stdout.read()  # its stderr is only a traceback, read after
+            err = self._process.stderr.read()
+            self._process.wait()
+            self._process.stdout.close()
+            self._process.stderr.close()
+            if self._process.returncode == 0:
+                return pickle.loads(out)  # noqa: S301 - written by our own child process, through its pipe
+            log.warning("similar names worked out here: the second process failed (exit %s): %s",
+                        self._process.returncode, err.decode(errors="replace")[-2000:])
+        return keys_and_earlier(self.names)
+
+
+class Here:
+    """keys_and_earlier(names) worked out in this process, when asked for (small files)."""
+
+    def __init__(self, names: Sequence[str]):
+        self.names = names
+
+    def result(self) -> KeysAndEarlier:
+        return keys_and_earlier(self.names)
+
+
+def _serve() -> None:
+    names = pickle.load(sys.stdin.buffer)  # noqa: S301 - from the parent process, through its pipe
+    pickle.dump(keys_and_earlier(names), sys.stdout.buffer, pickle.HIGHEST_PROTOCOL)
+    sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    _serve()

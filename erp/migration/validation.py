@@ -16,12 +16,17 @@ from erp.crm.validation import (
     normalise_phone,
 )
 from erp.migration.entities import Entity, Field, entity
-from erp.migration.mapping import References, is_email
+from erp.migration.mapping import Mapper, References, is_email
 from erp.migration.messages import TEMPLATES, say
 from erp.migration.models import ExternalRef
-from erp.migration.similar_names import SimilarNames
+from erp.migration.similar_names import Here, InSecondProcess, SimilarNames
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: the entities whose rows are checked for similar company names
+NAMED = ("customers", "suppliers")
+#: from this many rows, a file's similar names are worked out in a second process while this one maps and
+#: checks the rest (a second Python process costs about 0.1 s to start)
+SECOND_PROCESS_FROM = 10_000
 
 
 def reason(field: str, template: str, level: str = "error", **params) -> dict:
@@ -33,16 +38,35 @@ def status_of(reasons: list[dict]) -> str:
     return "error" if "error" in levels else "warning" if "warning" in levels else "ok"
 
 
-def validate_rows(session, entity_key: str, rows: list[tuple[int, dict]], *, references: References | None = None
-                  ) -> list[tuple[str, list[dict]]]:
-    """(status, reasons) for every (row_no, values) in order: "ok", "warning" (imports) or "error" (does not)."""
+def validate_rows(session, entity_key: str, rows: list[tuple[int, dict]], *, references: References | None = None,
+                  names: InSecondProcess | None = None) -> list[tuple[str, list[dict]]]:
+    """(status, reasons) for every (row_no, values) in order: "ok", "warning" (imports) or "error" (does not).
+    `names` is the rows' names under way in a second process (names_started), else they are worked out here."""
     spec = entity(entity_key)
     references = references or References(session, pending_references(session, entity_key))
     found = [_row_reasons(spec, values, references) for _, values in rows]
-    names = _name_keys(spec, rows)
-    _duplicates_in_file(spec, rows, found, names)
-    _against_existing(session, spec, rows, found, names)
+    _duplicates_in_file(spec, rows, found)
+    if spec.key in NAMED and "name_zh" in spec.field_names:
+        keys, earlier = (names or Here([_name(values) for _, values in rows])).result()
+        for i, j in earlier:
+            found[i].append(reason("name_zh", "a similar name is on row {row}", "warning", row=rows[j][0]))
+        _against_existing(session, spec, rows, found, keys)
     return [(status_of(reasons), reasons) for reasons in found]
+
+
+def names_started(entity_key: str, columns: dict, raw_rows: list[tuple[int, dict]],
+                  references: References | None = None) -> InSecondProcess | None:
+    """For a large file of customers or suppliers: its names mapped (by the mapping's rule for name_zh alone)
+    and their similar-name check started in a second process, for validate_rows to take the result from;
+    None when validate_rows had better work them out itself."""
+    if entity_key not in NAMED or len(raw_rows) < SECOND_PROCESS_FROM:
+        return None
+    mapper = Mapper(entity_key, {name: rule for name, rule in columns.items() if name == "name_zh"}, references)
+    return InSecondProcess([_name(mapper(raw)[0]) for _, raw in raw_rows])
+
+
+def _name(values: dict) -> str:
+    return str(values.get("name_zh") or "")
 
 
 # -- one row ---------------------------------------------------------------------------------------------------
@@ -153,15 +177,9 @@ def _amount(value):
 # -- duplicates --------------------------------------------------------------------------------------------------
 
 
-def _name_keys(spec: Entity, rows: list[tuple[int, dict]]) -> list[str] | None:
-    """Each row's company name key (customers and suppliers), computed once for both duplicate checks."""
-    if "name_zh" not in spec.field_names or spec.key not in ("customers", "suppliers"):
-        return None
-    return [company_name_key(str(values.get("name_zh") or "")) for _, values in rows]
-
-
-def _duplicates_in_file(spec: Entity, rows: list[tuple[int, dict]], found: list[list[dict]],
-                        names: list[str] | None) -> None:
+def _duplicates_in_file(spec: Entity, rows: list[tuple[int, dict]], found: list[list[dict]]) -> None:
+    """Legacy ids, tax numbers and phones repeated in the file, and an order's lines naming two customers
+    (similar names: keys_and_earlier)."""
     first: dict[tuple[str, str], int] = {}
     unique = [(name, level) for name, level in (("external_id", "error"), ("tax_number", "warning"),
                                                 ("phone", "warning"), ("mobile", "warning"))
@@ -178,10 +196,6 @@ def _duplicates_in_file(spec: Entity, rows: list[tuple[int, dict]], found: list[
                 first[key] = row_no
     if spec.key == "sales_orders":
         _order_customers_agree(rows, found)
-    if names is not None:
-        named = [(row_no, key) for (row_no, _), key in zip(rows, names, strict=True)]
-        for i, row_no in _similar_to_earlier(named):
-            found[i].append(reason("name_zh", "a similar name is on row {row}", "warning", row=row_no))
 
 
 def _order_customers_agree(rows: list[tuple[int, dict]], found: list[list[dict]]) -> None:
@@ -196,17 +210,8 @@ def _order_customers_agree(rows: list[tuple[int, dict]], found: list[list[dict]]
                                           order=order, customer=seen[1], row=seen[0]))
 
 
-def _similar_to_earlier(named: list[tuple[int, str]]):
-    """(index, row number of the earlier similar name) for every later name like an earlier one."""
-    index = SimilarNames.over(key for _, key in named)
-    for i, (row_no, key) in enumerate(named):
-        earlier = index.find_then_add(key, row_no)
-        if earlier is not None:
-            yield i, earlier
-
-
 def _against_existing(session, spec: Entity, rows: list[tuple[int, dict]], found: list[list[dict]],
-                      names: list[str] | None) -> None:
+                      names: list[str]) -> None:
     model = _partner_model(spec.key)
     if model is None or not rows:
         return
@@ -218,7 +223,7 @@ def _against_existing(session, spec: Entity, rows: list[tuple[int, dict]], found
     by_tax = {r.tax_number: r.code for r in existing if r.tax_number}
     by_phone = {re.sub(r"\D", "", r.phone): r.code for r in existing if r.phone}
     existing_keys = [(company_name_key(r.name_zh), r.code) for r in existing]
-    index = SimilarNames.over((k for k, _ in existing_keys), names or ())
+    index = SimilarNames.over((k for k, _ in existing_keys), names)
     for key, code in existing_keys:
         index.add(key, code)
     for i, (_row_no, values) in enumerate(rows):
@@ -231,7 +236,7 @@ def _against_existing(session, spec: Entity, rows: list[tuple[int, dict]], found
         phone = re.sub(r"\D", "", str(values.get("phone") or ""))
         if phone and by_phone.get(phone) not in (None, updates):
             found[i].append(reason("phone", "the same phone already exists as {code}", "warning", code=by_phone[phone]))
-        similar = index.find(names[i], unless=updates) if names is not None else None
+        similar = index.find(names[i], unless=updates)
         if similar is not None:
             found[i].append(reason("name_zh", "a similar name already exists as {code}", "warning", code=similar))
 

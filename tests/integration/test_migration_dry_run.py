@@ -9,7 +9,7 @@ from core.errors import Conflict, InvalidInput
 from erp.catalog.models import Product
 from erp.crm.models import Contact, Customer
 from erp.finance.models import JournalEntry
-from erp.migration import runs
+from erp.migration import runs, similar_names, validation
 from erp.migration.models import ExternalRef, MigrationRow
 from erp.migration.sources import read_csv
 from erp.purchasing.models import Supplier
@@ -118,3 +118,29 @@ def test_a_re_upload_supersedes_the_run(tx):
         assert runs.supersede(session, run_id).status == "superseded"
         with pytest.raises(Conflict):
             runs.supersede(session, run_id)
+
+
+def test_a_large_files_names_checked_in_a_second_process_give_the_same_rows(tx, monkeypatch):
+    rows = customer_rows(60)
+    rows[10]["客户名称"], rows[30]["客户名称"] = "北京华信商贸科技发展有限公司", "华信商贸科枝发展有限公司"  # alike
+    rows[40]["客户名称"] = f" {rows[20]['客户名称'].strip()}（北京） "   # the same name spelt otherwise
+    rows[50]["客户名称"] = "NULL"                                           # no name
+    data = csv_bytes(rows)
+
+    def rows_of(run_id):
+        with tx() as session:
+            return [(r.row_no, r.values, r.status, r.reasons) for r in session.scalars(
+                select(MigrationRow).where(MigrationRow.run_id == run_id).order_by(MigrationRow.id))]
+
+    here = rows_of(staged(tx, data)[0])
+    started = []
+    monkeypatch.setattr(validation, "SECOND_PROCESS_FROM", 50)
+    monkeypatch.setattr(validation, "InSecondProcess",
+                        lambda names: started.append(names) or similar_names.InSecondProcess(names))
+    there = rows_of(staged(tx, data)[0])
+    assert len(started) == 1 and len(started[0]) == 60 and started[0][50] == ""
+    assert there == here
+    similar = [[r["message"] for r in reasons if r["field"] == "name_zh"] for _, _, _, reasons in here]
+    line = [row_no for row_no, _, _, _ in here]  # a multi-line address takes two lines of the file
+    assert similar[30] == [f"a similar name is on row {line[10]}"]
+    assert similar[40] == [f"a similar name is on row {line[20]}"]

@@ -7,7 +7,8 @@ import random
 from faker import Faker
 
 from erp.crm.validation import company_name_key
-from erp.migration.similar_names import SimilarNames, alike, lost
+from erp.migration import similar_names
+from erp.migration.similar_names import InSecondProcess, SimilarNames, alike, keys_and_earlier, lost
 
 
 def _names(count: int, seed: int) -> list[str]:
@@ -95,3 +96,29 @@ def test_short_and_repetitive_keys_are_found_as_comparing_all_pairs_finds():
     assert sum(e is not None for e in expected) > 100
     assert [f is not None for f in found] == [e is not None for e in expected]
     assert found[-3] is not None and found[-1] is not None
+
+
+def test_a_second_process_answers_as_this_one_does():
+    names = _names(600, seed=11) + ["", "北京华信商贸科技发展有限公司", "北京华信商贸科枝发展有限公司"]
+    here = keys_and_earlier(names)
+    assert len(here[1]) > 20 and (len(names) - 1, len(names) - 2) in here[1]
+    assert InSecondProcess(names).result() == here
+
+
+def test_of_equally_alike_earlier_names_the_first_is_named():
+    # both earlier keys differ from the last by one character: the same score, and the first added is named
+    # whatever order a set of candidates would iterate in (it varies between processes)
+    names = ["华信商贸科技发展一号", "华信商贸科技发展二号", "华信商贸科技发展三号"]
+    _keys, earlier = keys_and_earlier(names)
+    assert earlier == [(1, 0), (2, 0)]
+
+
+def test_when_the_second_process_fails_the_names_are_worked_out_here(monkeypatch, caplog):
+    names = _names(200, seed=13)
+    expected = keys_and_earlier(names)
+    monkeypatch.setattr(similar_names.sys, "executable", "/bin/false")  # starts, reads nothing, exits 1
+    assert InSecondProcess(names).result() == expected
+    assert "the second process failed (exit 1)" in caplog.text
+    monkeypatch.setattr(similar_names.sys, "executable", "/nonexistent/python")  # cannot start at all
+    assert InSecondProcess(names).result() == expected
+    assert "no second process" in caplog.text
