@@ -71,34 +71,6 @@ def insert_rows(session, table: Table, columns: Sequence[str], rows: Iterable[Se
         cursor.close()
 
 
-def update_rows(session, table: Table, columns: Sequence[str], key: str, rows: Iterable[Sequence]) -> None:
-    """UPDATE `table` SET `columns` WHERE `key` = ... for every row (the values of `columns`, then the key's).
-    PostgreSQL gets one statement joining the table to the rows as arrays (unnest), others an executemany."""
-    session.flush()
-    connection = session.connection()
-    dialect = connection.dialect
-    names = [*columns, key]
-    values = _bound(rows, _processors(table, names, dialect))
-    if not values:
-        return
-    quote, name = dialect.identifier_preparer.quote, dialect.identifier_preparer.format_table(table)
-    cursor = connection.connection.cursor()
-    try:
-        if dialect.name == "postgresql":
-            arrays = ", ".join(f"%s::{table.c[n].type.compile(dialect)}[]" for n in names)
-            aliases = ", ".join(f"v{i}" for i in range(len(names)))
-            assignments = ", ".join(f"{quote(column)} = v.v{i}" for i, column in enumerate(columns))
-            by_column = [list(column) for column in zip(*values, strict=True)]
-            cursor.execute(f"UPDATE {name} SET {assignments} FROM unnest({arrays}) AS v({aliases}) "
-                           f"WHERE {name}.{quote(key)} = v.v{len(columns)}", by_column)
-        else:
-            mark = _PLACEHOLDERS[dialect.paramstyle]
-            assignments = ", ".join(f"{quote(column)} = {mark}" for column in columns)
-            cursor.executemany(f"UPDATE {name} SET {assignments} WHERE {quote(key)} = {mark}", values)
-    finally:
-        cursor.close()
-
-
 def read_rows(session, statement) -> list[tuple]:
     """Every row of a SELECT as the driver returns it (plain tuples: no Row objects, no result processing), in
     the session's transaction. For many rows of columns that need no conversion (ids, text), where building a

@@ -12,7 +12,7 @@ from operator import itemgetter
 from sqlalchemy import func, select, text, update
 
 from core import clock
-from core.bulk import insert_rows, update_rows
+from core.bulk import insert_rows
 from core.errors import Conflict, InvalidInput, NotFound
 from erp.audit.services import record as audit
 from erp.catalog import services as catalog
@@ -24,7 +24,7 @@ from erp.crm.validation import company_name_key
 from erp.finance.services import post_entry, today
 from erp.inventory import services as inventory
 from erp.inventory.models import StockLevel, Warehouse
-from erp.migration.models import BATCH_SIZE, ExternalRef, MigrationRow, MigrationRun
+from erp.migration.models import BATCH_SIZE, ExternalRef, ImportedRow, MigrationRow, MigrationRun, not_imported
 from erp.projects import kpis
 from erp.projects.models import Project
 from erp.purchasing import services as purchasing
@@ -66,7 +66,7 @@ def run_import(database, run_id: int, *, batch_size: int = BATCH_SIZE, progress=
         imported, batches = imported + done[0], batches + 1
         if batches & (batches - 1) == 0 and batches.bit_length() % 2:  # after batch 1, 4, 16, ...: the tables
             # grew since the planner looked
-            _refresh_statistics(database, READS_BACK.get(entity, ()))
+            _refresh_statistics(database, READS_BACK.get(entity, ()), staged=batches == 1)
         if progress is not None:
             progress(done[1], total)
     else:  # stopped by stop_after_batches (a test's crash): the run stays "importing"
@@ -76,20 +76,23 @@ def run_import(database, run_id: int, *, batch_size: int = BATCH_SIZE, progress=
     return {"imported": imported, "skipped": skipped, "batches": batches}
 
 
-def _refresh_statistics(database, models) -> None:
+def _refresh_statistics(database, models, *, staged: bool) -> None:
     """PostgreSQL plans each lookup from table statistics gathered when the table was small: without a fresh
-    ANALYZE an import of 10^5 rows scans the legacy-id table on every batch (quadratic). SQLite needs none."""
+    ANALYZE an import of 10^5 rows scans the legacy-id table on every batch (quadratic). The staged rows do
+    not change while they are imported: they are analysed once (`staged`). SQLite needs none."""
     with database.transaction() as session:
         if session.bind.dialect.name != "postgresql":
             return
-        for model in (MigrationRow, ExternalRef, *models):
+        for model in (*([MigrationRow] if staged else []), ImportedRow, ExternalRef, *models):
             session.execute(text(f"ANALYZE {model.__table__.name}"))
 
 
 def _entity_and_last_batch(database, run_id: int) -> tuple[str, int]:
     with database.transaction(readonly=True) as session:
         entity = session.scalar(select(MigrationRun.entity).where(MigrationRun.id == run_id))
-        last = session.scalar(select(func.max(MigrationRow.batch)).where(MigrationRow.run_id == run_id))
+        last = session.scalar(select(func.max(ImportedRow.batch))
+                              .join(MigrationRow, ImportedRow.row_id == MigrationRow.id)
+                              .where(MigrationRow.run_id == run_id))
         return entity, last or 0
 
 
@@ -115,8 +118,8 @@ def _import_batch(session, run: MigrationRun, size: int, number: int, memo: dict
         targets = write_customers(session, run, rows, directory=memo["customers"])
     else:
         targets = WRITERS[run.entity](session, run, rows)
-    update_rows(session, MigrationRow.__table__, ("imported", "target_id", "batch"), "id",
-                [(True, targets[row.id], number, row.id) for row in rows])
+    insert_rows(session, ImportedRow.__table__, ("row_id", "batch", "target_id"),
+                [(row.id, number, targets[row.id]) for row in rows])
     run.imported += len(rows)
     run.heartbeat_at = clock.now()
     return len(rows), run.imported
@@ -125,11 +128,11 @@ def _import_batch(session, run: MigrationRun, size: int, number: int, memo: dict
 def _next_rows(session, run: MigrationRun, size: int, *, after: int = 0) -> list:
     """The next rows to import as plain (id, row_no, values) rows: no ORM objects for 10^5 rows. Rows are
     imported in id order, so those up to `after` (the last of this import's previous batch) are done: starting
-    the index scan there skips the entries the batches before left behind (on PostgreSQL an updated row's old
-    index entry stays until VACUUM, and each batch would read all of them again)."""
+    the index scan there skips reading the rows imported before (a resumed import starts at 0 and skips
+    them through their ImportedRow)."""
     query = (select(MigrationRow.id, MigrationRow.row_no, MigrationRow.values)
-             .where(MigrationRow.run_id == run.id, MigrationRow.imported.is_(False), MigrationRow.status != "error",
-                    MigrationRow.id > after)
+             .where(MigrationRow.run_id == run.id, MigrationRow.status != "error", MigrationRow.id > after,
+                    not_imported())
              .order_by(MigrationRow.id))
     rows = list(session.execute(query.limit(size)))
     if run.entity != "sales_orders" or len(rows) < size:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, exists, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from core.db import Base, UtcDateTime
 
@@ -79,12 +79,25 @@ class MigrationRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class ImportedRow(Base):
+    """A staged row imported: in which batch, and the key of what it became. Written with its batch, one narrow
+    row each: marking the staged row itself would write its raw cells, values and reasons all over again."""
+
+    __tablename__ = "migration_row_import"
+
+    row_id: Mapped[int] = mapped_column(ForeignKey("migration_row.id", ondelete="CASCADE"), primary_key=True)
+    batch: Mapped[int] = mapped_column(Integer)
+    #: the key of what the row became (customer code, SKU, document number)
+    target_id: Mapped[str | None] = mapped_column(String(100))
+
+
 class MigrationRow(Base):
-    """One source row of a run: as read, as mapped and cleansed, and what validation found."""
+    """One source row of a run: as read, as mapped and cleansed, and what validation found; whether it is
+    imported, its batch and target are read from its ImportedRow."""
 
     __tablename__ = "migration_row"
     __table_args__ = (CheckConstraint(_in("status", ROW_STATUSES), name="status_known"),
-                      Index("ix_migration_row_pending", "run_id", "imported", "id"))
+                      Index("ix_migration_row_pending", "run_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("migration_run.id", ondelete="CASCADE"))
@@ -97,10 +110,15 @@ class MigrationRow(Base):
     status: Mapped[str] = mapped_column(String(10))
     #: [{"field": ..., "message": ...}]
     reasons: Mapped[list] = mapped_column(JSON)
-    imported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    #: the key of what the row became (customer code, SKU, document number)
-    target_id: Mapped[str | None] = mapped_column(String(100))
-    batch: Mapped[int | None] = mapped_column(Integer)
+
+    imported = column_property(exists().where(ImportedRow.row_id == id))
+    batch = column_property(select(ImportedRow.batch).where(ImportedRow.row_id == id).scalar_subquery())
+    target_id = column_property(select(ImportedRow.target_id).where(ImportedRow.row_id == id).scalar_subquery())
+
+
+def not_imported():
+    """The condition of a staged row not yet imported (NOT EXISTS, which planners run as an anti-join)."""
+    return ~exists().where(ImportedRow.row_id == MigrationRow.id)
 
 
 class ExternalRef(Base):

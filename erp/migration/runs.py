@@ -58,9 +58,8 @@ def stage(session, entity_key: str, source: SourceTable, *, mapping: str | None 
         merged = _merged(problems, reasons)
         status = status_of(merged)
         counts[status] += 1
-        rows.append((run.id, row_no, raw, values, status, merged, False))
-    insert_rows(session, MigrationRow.__table__, ("run_id", "row_no", "raw", "values", "status", "reasons",
-                                                  "imported"), rows)
+        rows.append((run.id, row_no, raw, values, status, merged))
+    insert_rows(session, MigrationRow.__table__, ("run_id", "row_no", "raw", "values", "status", "reasons"), rows)
     run.total, run.ok, run.warnings, run.errors = len(rows), counts["ok"], counts["warning"], counts["error"]
     session.flush()
     return run

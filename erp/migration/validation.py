@@ -250,7 +250,7 @@ def _partner_model(entity_key: str):
 
 def pending_references(session, entity_key: str) -> dict[str, set[str]]:
     """The legacy ids staged (validated or approved, not in error) for the entities `entity_key` refers to."""
-    from erp.migration.models import MigrationRow, MigrationRun
+    from erp.migration.models import MigrationRow, MigrationRun, not_imported
 
     wanted = {f.ref for f in entity(entity_key).fields if f.kind == "ref"}
     pending: dict[str, set[str]] = defaultdict(set)
@@ -260,7 +260,7 @@ def pending_references(session, entity_key: str) -> dict[str, set[str]]:
                            .join(MigrationRun, MigrationRow.run_id == MigrationRun.id)
                            .where(MigrationRun.entity.in_(wanted),
                                   MigrationRun.status.in_(("validated", "approved", "importing")),
-                                  MigrationRow.status != "error", MigrationRow.imported.is_(False)))
+                                  MigrationRow.status != "error", not_imported()))
     for ref_entity, values in rows:
         if values.get("external_id"):
             pending[ref_entity].add(str(values["external_id"]))

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core.bulk import insert_rows, read_rows, update_rows
+from core.bulk import insert_rows, read_rows
 from erp.crm.models import Customer
-from erp.migration.models import ExternalRef, MigrationRow, MigrationRun
+from erp.migration.models import ExternalRef, ImportedRow, MigrationRow, MigrationRun, not_imported
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone(timedelta(hours=8)))
 
@@ -29,10 +29,10 @@ def test_inserted_rows_read_back_as_the_orm_wrote_them(tx):
         run = _run(session)
         session.flush()
         insert_rows(session, MigrationRow.__table__,
-                    ("run_id", "row_no", "raw", "values", "status", "reasons", "imported"),
+                    ("run_id", "row_no", "raw", "values", "status", "reasons"),
                     [(run.id, 2, {"名称": awkward, "空": None}, {"name_zh": awkward, "n": 3, "list": [1, "二"]},
-                      "ok", [], False),
-                     (run.id, 3, {"名称": ""}, {}, "warning", [{"field": "name_zh", "level": "warning"}], True)])
+                      "ok", []),
+                     (run.id, 3, {"名称": ""}, {}, "warning", [{"field": "name_zh", "level": "warning"}])])
         insert_rows(session, Customer.__table__,
                     ("code", "name_zh", "name_key", "tax_number", "phone", "tier", "credit_limit",
                      "payment_terms_days", "tags", "active", "created_at", "created_by"),
@@ -42,7 +42,7 @@ def test_inserted_rows_read_back_as_the_orm_wrote_them(tx):
     with tx() as session:
         rows = session.scalars(select(MigrationRow).where(MigrationRow.run_id == run_id)
                                .order_by(MigrationRow.row_no)).all()
-        assert [(r.row_no, r.status, r.imported) for r in rows] == [(2, "ok", False), (3, "warning", True)]
+        assert [(r.row_no, r.status) for r in rows] == [(2, "ok"), (3, "warning")]
         assert rows[0].raw == {"名称": awkward, "空": None}
         assert rows[0].values == {"name_zh": awkward, "n": 3, "list": [1, "二"]}
         assert rows[1].reasons == [{"field": "name_zh", "level": "warning"}] and rows[1].values == {}
@@ -52,7 +52,7 @@ def test_inserted_rows_read_back_as_the_orm_wrote_them(tx):
         assert customer.active is True and customer.created_at == NOW.astimezone(UTC)
 
 
-def test_updated_rows_change_only_the_rows_named(tx):
+def test_import_marks_read_back_on_the_rows_they_mark(tx):
     with tx() as session:
         run = _run(session)
         session.flush()
@@ -60,16 +60,19 @@ def test_updated_rows_change_only_the_rows_named(tx):
                     [(run.id, n, {}, {"external_id": f"L{n}"}, "ok", []) for n in range(1, 6)])
         ids = session.scalars(select(MigrationRow.id).where(MigrationRow.run_id == run.id)
                               .order_by(MigrationRow.row_no)).all()
-        update_rows(session, MigrationRow.__table__, ("imported", "target_id", "batch"), "id",
-                    [(True, f"C-00000{n}", 7, row_id) for n, row_id in enumerate(ids[:3], start=1)])
-        update_rows(session, MigrationRow.__table__, ("imported",), "id", [])  # nothing to do
+        insert_rows(session, ImportedRow.__table__, ("row_id", "batch", "target_id"),
+                    [(row_id, 7, f"C-00000{n}") for n, row_id in enumerate(ids[:3], start=1)])
+        insert_rows(session, ImportedRow.__table__, ("row_id", "batch", "target_id"), [])  # nothing to do
         run_id = run.id
     with tx() as session:
         rows = session.execute(select(MigrationRow.row_no, MigrationRow.imported, MigrationRow.target_id,
                                       MigrationRow.batch).where(MigrationRow.run_id == run_id)
                                .order_by(MigrationRow.row_no)).all()
+        pending = session.scalars(select(MigrationRow.row_no).where(MigrationRow.run_id == run_id, not_imported())
+                                  .order_by(MigrationRow.row_no)).all()
     assert [tuple(r) for r in rows] == [(1, True, "C-000001", 7), (2, True, "C-000002", 7),
                                         (3, True, "C-000003", 7), (4, False, None, None), (5, False, None, None)]
+    assert pending == [4, 5]
 
 
 def test_a_failed_bulk_write_rolls_back_with_its_transaction(tx):
