@@ -4,15 +4,17 @@ commits): a crash or kill leaves no half batch, and running it again continues w
 imported; importing the same data again updates and creates nothing."""
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from operator import itemgetter
+from typing import NamedTuple
 
 from sqlalchemy import func, select, text, update
 
 from core import clock
-from core.bulk import insert_rows
+from core.bulk import insert_rows, read_rows
 from core.errors import Conflict, InvalidInput, NotFound
 from erp.audit.services import record as audit
 from erp.catalog import services as catalog
@@ -125,8 +127,14 @@ def _import_batch(session, run: MigrationRun, size: int, number: int, memo: dict
     return len(rows), run.imported
 
 
-def _next_rows(session, run: MigrationRun, size: int, *, after: int = 0) -> list:
-    """The next rows to import as plain (id, row_no, values) rows: no ORM objects for 10^5 rows. Rows are
+class StagedRow(NamedTuple):
+    id: int
+    row_no: int
+    values: dict
+
+
+def _next_rows(session, run: MigrationRun, size: int, *, after: int = 0) -> list[StagedRow]:
+    """The next rows to import: no ORM objects or result rows for 10^5 rows, each value decoded once. Rows are
     imported in id order, so those up to `after` (the last of this import's previous batch) are done: starting
     the index scan there skips reading the rows imported before (a resumed import starts at 0 and skips
     them through their ImportedRow)."""
@@ -134,15 +142,21 @@ def _next_rows(session, run: MigrationRun, size: int, *, after: int = 0) -> list
              .where(MigrationRow.run_id == run.id, MigrationRow.status != "error", MigrationRow.id > after,
                     not_imported())
              .order_by(MigrationRow.id))
-    rows = list(session.execute(query.limit(size)))
+    rows = _staged(session, query.limit(size))
     if run.entity != "sales_orders" or len(rows) < size:
         return rows
     # an order's lines never straddle two batches: take the rest of the lines of the orders begun here
     orders = {row.values.get("order_external_id") for row in rows}
     taken = {row.id for row in rows}
-    rest = [row for row in session.execute(query.where(MigrationRow.id > rows[-1].id))
+    rest = [row for row in _staged(session, query.where(MigrationRow.id > rows[-1].id))
             if row.values.get("order_external_id") in orders and row.id not in taken]
     return rows + rest
+
+
+def _staged(session, query) -> list[StagedRow]:
+    """The (id, row_no, values) rows as the driver returns them; values as JSON text (SQLite) are decoded here."""
+    return [StagedRow(id, row_no, values if isinstance(values, dict) else json.loads(values))
+            for id, row_no, values in read_rows(session, query)]
 
 
 def _fail(database, run_id: int, exc: Exception) -> None:

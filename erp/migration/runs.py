@@ -68,6 +68,8 @@ def stage(session, entity_key: str, source: SourceTable, *, mapping: str | None 
 def _merged(problems: list[dict], reasons: list[dict]) -> list[dict]:
     """The transform problems (errors) and validation's reasons, without a second complaint about a field a
     transform already failed on."""
+    if not problems:  # most rows
+        return reasons
     failed = {p["field"] for p in problems}
     return [{**p, "level": p.get("level", "error")} for p in problems] + \
         [r for r in reasons if not (r["field"] in failed and r["level"] == "error")]
