@@ -7,16 +7,16 @@ import io
 import re
 from collections import Counter
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core import clock
-from core.bulk import insert_rows
+from core.bulk import insert_rows, read_rows
 from core.errors import Conflict, InvalidInput, NotFound
 from erp.migration.entities import entity
 from erp.migration.mapping import Mapper, References, auto_mapping, checked_columns, find_mapping
 from erp.migration.models import MigrationRow, MigrationRun
 from erp.migration.sources import EXTRA_CELLS, SourceTable
-from erp.migration.validation import names_started, pending_references, status_of, validate_rows
+from erp.migration.validation import FileChecks, names_started, pending_references, status_of
 
 REASONS_COLUMN = "错误原因 Reasons"
 SAMPLE_ERRORS = 20
@@ -45,24 +45,41 @@ def stage(session, entity_key: str, source: SourceTable, *, mapping: str | None 
     names = names_started(entity_key, columns, source.rows, references)  # a large file's, meanwhile
     mapper = Mapper(entity_key, columns, references)
     mapped = [(row_no, *mapper(raw)) for row_no, raw in source.rows]
-    checked = validate_rows(session, entity_key, [(row_no, values) for row_no, values, _ in mapped],
-                            references=references, names=names)
+    checks = FileChecks(session, entity_key, [(row_no, values) for row_no, values, _ in mapped],
+                        references=references)
+    found = checks.check()
     run = MigrationRun(entity=entity_key, mapping_id=mapping_id, mapping=columns,
                        source_name=(source_name or f"upload.{source.kind}")[:500], source_kind=source.kind,
                        encoding=source.encoding, delimiter=source.delimiter, status="validated",
                        created_at=clock.now(), created_by=by, imported=0)
     session.add(run)
     session.flush()
-    rows, counts = [], Counter()
-    for (row_no, values, problems), (_status, reasons), (_, raw) in zip(mapped, checked, source.rows, strict=True):
-        merged = _merged(problems, reasons)
-        status = status_of(merged)
-        counts[status] += 1
-        rows.append((run.id, row_no, raw, values, status, merged))
-    insert_rows(session, MigrationRow.__table__, ("run_id", "row_no", "raw", "values", "status", "reasons"), rows)
-    run.total, run.ok, run.warnings, run.errors = len(rows), counts["ok"], counts["warning"], counts["error"]
+    merged = [_merged(problems, reasons) for (_, _, problems), reasons in zip(mapped, found, strict=True)]
+    statuses = list(map(status_of, merged))
+    insert_rows(session, MigrationRow.__table__, ("run_id", "row_no", "raw", "values", "status", "reasons"),
+                [(run.id, row_no, raw, values, status, reasons) for (row_no, values, _), status, reasons, (_, raw)
+                 in zip(mapped, statuses, merged, source.rows, strict=True)])
+    # the similar names last: the rows are stored while a large file's are still being compared
+    similar = checks.similar_names(names)
+    for i, reasons in similar.items():
+        merged[i] = merged[i] + reasons
+        statuses[i] = status_of(merged[i])
+    _amend(session, run, {i: (statuses[i], merged[i]) for i in similar})
+    counts = Counter(statuses)
+    run.total, run.ok, run.warnings, run.errors = len(statuses), counts["ok"], counts["warning"], counts["error"]
     session.flush()
     return run
+
+
+def _amend(session, run: MigrationRun, rows: dict[int, tuple[str, list[dict]]]) -> None:
+    """Store the new (status, reasons) of the run's rows given by their place in the file. The rows were
+    written in the file's order in one statement, so their ids ascend in it."""
+    if not rows:
+        return
+    ids = [row_id for row_id, in read_rows(session, select(MigrationRow.id).where(MigrationRow.run_id == run.id)
+                                           .order_by(MigrationRow.id))]
+    session.execute(update(MigrationRow), [{"id": ids[i], "status": status, "reasons": reasons}
+                                            for i, (status, reasons) in sorted(rows.items())])
 
 
 def _merged(problems: list[dict], reasons: list[dict]) -> list[dict]:

@@ -42,16 +42,51 @@ def validate_rows(session, entity_key: str, rows: list[tuple[int, dict]], *, ref
                   names: InSecondProcess | None = None) -> list[tuple[str, list[dict]]]:
     """(status, reasons) for every (row_no, values) in order: "ok", "warning" (imports) or "error" (does not).
     `names` is the rows' names under way in a second process (names_started), else they are worked out here."""
-    spec = entity(entity_key)
-    references = references or References(session, pending_references(session, entity_key))
-    found = [_row_reasons(spec, values, references) for _, values in rows]
-    _duplicates_in_file(spec, rows, found)
-    if spec.key in NAMED and "name_zh" in spec.field_names:
-        keys, earlier = (names or Here([_name(values) for _, values in rows])).result()
-        for i, j in earlier:
-            found[i].append(reason("name_zh", "a similar name is on row {row}", "warning", row=rows[j][0]))
-        _against_existing(session, spec, rows, found, keys)
+    checks = FileChecks(session, entity_key, rows, references=references)
+    found = checks.check()
+    for i, reasons in checks.similar_names(names).items():
+        found[i].extend(reasons)
     return [(status_of(reasons), reasons) for reasons in found]
+
+
+class FileChecks:
+    """A file's rows validated in two steps: check() finds everything but similar company names, which
+    similar_names() adds; in between, the rows can be stored while a large file's names are still being
+    compared in a second process."""
+
+    def __init__(self, session, entity_key: str, rows: list[tuple[int, dict]], *,
+                 references: References | None = None):
+        self.session, self.spec, self.rows = session, entity(entity_key), rows
+        self.references = references or References(session, pending_references(session, entity_key))
+        self.existing: _Existing | None = None
+
+    def check(self) -> list[list[dict]]:
+        """The reasons of every row but its similar names: formats, references, duplicates in the file and
+        tax numbers and phones of the customers or suppliers on file."""
+        spec, rows = self.spec, self.rows
+        found = [_row_reasons(spec, values, self.references) for _, values in rows]
+        _duplicates_in_file(spec, rows, found)
+        if spec.key in NAMED and rows:
+            self.existing = _Existing.read(self.session, spec)
+            if self.existing is not None:
+                self.existing.check_numbers(rows, found)
+        return found
+
+    def similar_names(self, names: InSecondProcess | None = None) -> dict[int, list[dict]]:
+        """{row index: reasons} for the names alike to an earlier row's or to one on file (after check())."""
+        if self.spec.key not in NAMED or "name_zh" not in self.spec.field_names:
+            return {}
+        rows = self.rows
+        keys, earlier = (names or Here([_name(values) for _, values in rows])).result()
+        found: dict[int, list[dict]] = {}
+        for i, j in earlier:
+            found.setdefault(i, []).append(reason("name_zh", "a similar name is on row {row}", "warning",
+                                                  row=rows[j][0]))
+        if self.existing is not None:
+            for i, code in self.existing.similar_names(rows, keys):
+                found.setdefault(i, []).append(reason("name_zh", "a similar name already exists as {code}",
+                                                      "warning", code=code))
+        return found
 
 
 def names_started(entity_key: str, columns: dict, raw_rows: list[tuple[int, dict]],
@@ -210,35 +245,55 @@ def _order_customers_agree(rows: list[tuple[int, dict]], found: list[list[dict]]
                                           order=order, customer=seen[1], row=seen[0]))
 
 
-def _against_existing(session, spec: Entity, rows: list[tuple[int, dict]], found: list[list[dict]],
-                      names: list[str]) -> None:
-    model = _partner_model(spec.key)
-    if model is None or not rows:
-        return
-    existing = session.execute(select(model.code, model.name_zh, model.tax_number, model.phone)).all()
-    if not existing:
-        return
-    mine = dict(session.execute(select(ExternalRef.external_id, ExternalRef.target_id)
-                                .where(ExternalRef.entity == spec.key)).all())
-    by_tax = {r.tax_number: r.code for r in existing if r.tax_number}
-    by_phone = {re.sub(r"\D", "", r.phone): r.code for r in existing if r.phone}
-    existing_keys = [(company_name_key(r.name_zh), r.code) for r in existing]
-    index = SimilarNames.over((k for k, _ in existing_keys), names)
-    for key, code in existing_keys:
-        index.add(key, code)
-    for i, (_row_no, values) in enumerate(rows):
-        updates = mine.get(str(values.get("external_id")))
-        code = by_tax.get(values.get("tax_number"))
-        if code is not None:
-            found[i].append(reason("tax_number", "will update {code}" if code == updates else
-                                   "the same tax number already exists as {code}", "warning", code=code))
-            continue
-        phone = re.sub(r"\D", "", str(values.get("phone") or ""))
-        if phone and by_phone.get(phone) not in (None, updates):
-            found[i].append(reason("phone", "the same phone already exists as {code}", "warning", code=by_phone[phone]))
-        similar = index.find(names[i], unless=updates)
-        if similar is not None:
-            found[i].append(reason("name_zh", "a similar name already exists as {code}", "warning", code=similar))
+class _Existing:
+    """The customers or suppliers on file and the legacy ids imported to them, for a file's rows to be compared
+    with; a row whose tax number is on file is not compared by phone or name."""
+
+    def __init__(self, existing: list, mine: dict[str, str]):
+        self.existing, self.mine = existing, mine
+        self.by_tax = {r.tax_number: r.code for r in existing if r.tax_number}
+        self.by_phone = {re.sub(r"\D", "", r.phone): r.code for r in existing if r.phone}
+        self.same_tax: set[int] = set()
+
+    @classmethod
+    def read(cls, session, spec: Entity) -> _Existing | None:
+        model = _partner_model(spec.key)
+        existing = session.execute(select(model.code, model.name_zh, model.tax_number, model.phone)).all()
+        if not existing:
+            return None
+        mine = dict(session.execute(select(ExternalRef.external_id, ExternalRef.target_id)
+                                    .where(ExternalRef.entity == spec.key)).all())
+        return cls(existing, mine)
+
+    def _updates(self, values: dict) -> str | None:
+        return self.mine.get(str(values.get("external_id")))
+
+    def check_numbers(self, rows: list[tuple[int, dict]], found: list[list[dict]]) -> None:
+        for i, (_row_no, values) in enumerate(rows):
+            updates = self._updates(values)
+            code = self.by_tax.get(values.get("tax_number"))
+            if code is not None:
+                found[i].append(reason("tax_number", "will update {code}" if code == updates else
+                                       "the same tax number already exists as {code}", "warning", code=code))
+                self.same_tax.add(i)
+                continue
+            phone = re.sub(r"\D", "", str(values.get("phone") or ""))
+            if phone and self.by_phone.get(phone) not in (None, updates):
+                found[i].append(reason("phone", "the same phone already exists as {code}", "warning",
+                                       code=self.by_phone[phone]))
+
+    def similar_names(self, rows: list[tuple[int, dict]], keys: list[str]):
+        """(row index, code on file) for every row whose name is like one on file (other than its own)."""
+        existing_keys = [(company_name_key(r.name_zh), r.code) for r in self.existing]
+        index = SimilarNames.over((k for k, _ in existing_keys), keys)
+        for key, code in existing_keys:
+            index.add(key, code)
+        for i, (_row_no, values) in enumerate(rows):
+            if i in self.same_tax:
+                continue
+            similar = index.find(keys[i], unless=self._updates(values))
+            if similar is not None:
+                yield i, similar
 
 
 def _partner_model(entity_key: str):
