@@ -6,7 +6,7 @@ rows generated with Faker zh_CN (seeded: the same file every run), each with a v
 First the floor: the rows inserted straight into crm_customer with one SQLAlchemy Core executemany (no
 mapping, no checks, no duplicate detection, no legacy keys), then deleted. Then the product's path: stage the
 file (runs.stage: every row mapped, cleansed and validated, the rows stored) and import it
-(importer.run_import in batches of 500, each a transaction that upserts through the domain, writes the
+(importer.run_import in batches of BATCH_SIZE, each a transaction that upserts through the domain, writes the
 legacy keys and marks the rows imported).
 
 Prints `name: value` lines: `rows_per_s` of stage + import, the seconds of each part, and

@@ -16,8 +16,11 @@ ROW_STATUSES = ("ok", "warning", "error")
 
 
 #: rows imported per batch (one transaction each): a crash loses at most one batch's work, and larger batches
-#: spend less on committing and on the lookups each batch makes
-BATCH_SIZE = 1000
+#: spend less on committing — each commit writes every index page its batch touched, and a large import's
+#: inserts touch pages all over the name, tax number and phone indexes (100,000 customers on SQLite: commits
+#: 1.9-2.5 s in batches of 1,000, 0.6 s in batches of 5,000). A batch of 5,000 holds SQLite's write lock
+#: for about half a second.
+BATCH_SIZE = 5000
 
 
 def _in(column: str, values) -> str:
