@@ -39,8 +39,8 @@ AUDITED_MODULES = ("erp.", "core.calendar")
 #: tables outside those modules whose changes are administrative (deploying a process version)
 AUDITED_TABLES = frozenset({"process_definition"})
 #: high-volume bookkeeping that records nothing a person decided (and the logs themselves)
-SKIPPED_TABLES = LOG_TABLES | frozenset({"job_run", "migration_row", "login_attempt", "saved_filter",
-                                         "journal_sequence"})
+SKIPPED_TABLES = LOG_TABLES | frozenset({"job_run", "migration_row", "migration_row_import", "login_attempt",
+                                         "saved_filter", "journal_sequence"})
 #: columns too large to copy into the log (the diagram sources and parsed spec of a deployment)
 BULKY_COLUMNS = frozenset({("process_definition", "sources"), ("process_definition", "spec"),
                            ("process_definition", "forms")})

@@ -14,7 +14,7 @@ from erp.audit.changes import RETENTION_OPTION, current_actor
 from erp.audit.models import AccessEntry, AuditEntry, RecordChange
 from erp.audit.services import record
 from erp.jobs.models import JobRun
-from erp.migration.models import MigrationRow, MigrationRun
+from erp.migration.models import ImportedRow, MigrationRow, MigrationRun
 from notifications.models import SENT, OutboxMessage
 
 
@@ -32,10 +32,7 @@ def purge(session, now: datetime, settings: Settings | None = None) -> dict[str,
             OutboxMessage.sent_at < now - timedelta(days=settings.sent_mail_retention_days))),
         "job_run": _delete(session, delete(JobRun).where(
             JobRun.finished_at < now - timedelta(days=settings.job_run_retention_days))),
-        "migration_staging": _delete(session, delete(MigrationRow).where(MigrationRow.run_id.in_(
-            select(MigrationRun.id).where(
-                MigrationRun.status == "signed_off",
-                MigrationRun.imported_at < now - timedelta(days=settings.migration_staging_retention_days))))),
+        "migration_staging": _delete_staging(session, now - timedelta(days=settings.migration_staging_retention_days)),
     }
     kept = {"audit_log": log_days, "access_log": access_days, "sent_mail": settings.sent_mail_retention_days,
             "job_run": settings.job_run_retention_days,
@@ -44,6 +41,15 @@ def purge(session, now: datetime, settings: Settings | None = None) -> dict[str,
            after={"deleted": removed, "kept_days": kept},
            detail=", ".join(f"{name}: {count}" for name, count in removed.items()))
     return removed
+
+
+def _delete_staging(session, before: datetime) -> int:
+    """The staged rows of runs signed off and imported before `before`, their import marks first (no foreign
+    key deletes those)."""
+    rows = select(MigrationRow.id).where(MigrationRow.run_id.in_(
+        select(MigrationRun.id).where(MigrationRun.status == "signed_off", MigrationRun.imported_at < before)))
+    _delete(session, delete(ImportedRow).where(ImportedRow.row_id.in_(rows)))
+    return _delete(session, delete(MigrationRow).where(MigrationRow.id.in_(rows)))
 
 
 def _expire_log(session, model, before: datetime) -> int:

@@ -140,7 +140,7 @@ def _next_rows(session, run: MigrationRun, size: int, *, after: int = 0) -> list
     them through their ImportedRow)."""
     query = (select(MigrationRow.id, MigrationRow.row_no, MigrationRow.values)
              .where(MigrationRow.run_id == run.id, MigrationRow.status != "error", MigrationRow.id > after,
-                    not_imported())
+                    not_imported(after))
              .order_by(MigrationRow.id))
     rows = _staged(session, query.limit(size))
     if run.entity != "sales_orders" or len(rows) < size:

@@ -3,8 +3,7 @@
 Marking a staged row imported rewrote the whole row (its raw cells, values and reasons): one narrow row per
 imported row, written with its batch, costs a fraction of that.
 
-The marks are read first and written after migration_row is rebuilt: SQLite's batch mode drops and
-recreates the table, and with foreign keys on, dropping it deletes the rows that refer to it.
+No foreign key to migration_row: PostgreSQL would check one per mark written (erp.migration.models).
 
 Revision ID: 0024
 Revises: 0023
@@ -24,34 +23,27 @@ def upgrade() -> None:
     sa.Column('row_id', sa.Integer(), nullable=False),
     sa.Column('batch', sa.Integer(), nullable=False),
     sa.Column('target_id', sa.String(length=100), nullable=True),
-    sa.ForeignKeyConstraint(['row_id'], ['migration_row.id'], name=op.f('fk_migration_row_import_row_id_migration_row'),
-                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('row_id', name=op.f('pk_migration_row_import'))
     )
-    marks = op.get_bind().execute(sa.text(
-        "SELECT id, COALESCE(batch, 0), target_id FROM migration_row WHERE imported")).all()
+    op.execute("INSERT INTO migration_row_import (row_id, batch, target_id) "
+               "SELECT id, COALESCE(batch, 0), target_id FROM migration_row WHERE imported")
     with op.batch_alter_table('migration_row', schema=None) as batch_op:
         batch_op.drop_index('ix_migration_row_pending')
         batch_op.drop_column('imported')
         batch_op.drop_column('target_id')
         batch_op.drop_column('batch')
         batch_op.create_index('ix_migration_row_pending', ['run_id', 'id'], unique=False)
-    if marks:
-        op.get_bind().execute(sa.text("INSERT INTO migration_row_import (row_id, batch, target_id) "
-                                      "VALUES (:row_id, :batch, :target_id)"),
-                              [{"row_id": r, "batch": b, "target_id": t} for r, b, t in marks])
 
 
 def downgrade() -> None:
-    marks = op.get_bind().execute(sa.text("SELECT row_id, batch, target_id FROM migration_row_import")).all()
     with op.batch_alter_table('migration_row', schema=None) as batch_op:
         batch_op.drop_index('ix_migration_row_pending')
         batch_op.add_column(sa.Column('imported', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('target_id', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('batch', sa.Integer(), nullable=True))
         batch_op.create_index('ix_migration_row_pending', ['run_id', 'imported', 'id'], unique=False)
-    if marks:
-        op.get_bind().execute(sa.text("UPDATE migration_row SET imported = :yes, target_id = :target_id, "
-                                      "batch = :batch WHERE id = :row_id"),
-                              [{"yes": True, "row_id": r, "batch": b, "target_id": t} for r, b, t in marks])
+    op.execute("UPDATE migration_row SET imported = true, "
+               "target_id = (SELECT target_id FROM migration_row_import WHERE row_id = migration_row.id), "
+               "batch = (SELECT batch FROM migration_row_import WHERE row_id = migration_row.id) "
+               "WHERE id IN (SELECT row_id FROM migration_row_import)")
     op.drop_table('migration_row_import')

@@ -15,11 +15,12 @@ from erp.audit.retention import purge
 from erp.audit.services import record
 from erp.crm.services import create_customer
 from erp.jobs.models import JobRun, ScheduledJob
-from erp.migration.models import MigrationRow, MigrationRun
+from erp.migration.models import ImportedRow, MigrationRow, MigrationRun
 from notifications.models import OutboxMessage
 
 TABLES = {"audit_log": AuditEntry, "audit_change": RecordChange, "access_log": AccessEntry,
-          "sent_mail": OutboxMessage, "job_run": JobRun, "migration_staging": MigrationRow}
+          "sent_mail": OutboxMessage, "job_run": JobRun, "migration_staging": MigrationRow,
+          "migration_marks": ImportedRow}
 
 
 def _history(session, label: str, *, status: str = "sent", run_status: str = "signed_off") -> None:
@@ -42,8 +43,10 @@ def _history(session, label: str, *, status: str = "sent", run_status: str = "si
                        status=run_status, created_at=now, imported_at=now)
     session.add(run)
     session.flush()
-    session.add_all([MigrationRow(run_id=run.id, row_no=i, raw={}, values={}, status="ok", reasons=[])
-                     for i in range(3)])
+    rows = [MigrationRow(run_id=run.id, row_no=i, raw={}, values={}, status="ok", reasons=[]) for i in range(3)]
+    session.add_all(rows)
+    session.flush()
+    session.add_all([ImportedRow(row_id=row.id, batch=1, target_id=f"C-{row.id:06d}") for row in rows[:2]])
 
 
 def _counts(session) -> dict[str, int]:
@@ -76,7 +79,7 @@ def test_the_job_deletes_what_is_older_than_each_retention_and_keeps_the_rest(tx
     for name in ("audit_log", "audit_change"):  # everything written 400 days ago went, nothing else
         assert removed[name] == old[name] > 0 and after[name] == before[name] - old[name] + (name == "audit_log")
     assert after["access_log"] == 1 and after["sent_mail"] == 0 and after["job_run"] == 0
-    assert after["migration_staging"] == 0
+    assert after["migration_staging"] == 0 and before["migration_marks"] == 4 and after["migration_marks"] == 0
     assert summary.after["deleted"] == removed and summary.after["kept_days"]["audit_log"] == 365
     assert summary.actor == "system"
 
@@ -100,7 +103,7 @@ def test_staging_rows_stay_until_their_run_is_signed_off_and_mails_until_sent(tx
         removed = purge(session, clock.now(), load_settings({}))
     assert removed["migration_staging"] == 0 and removed["sent_mail"] == 0
     with tx(readonly=True) as session:
-        assert _counts(session)["migration_staging"] == 3
+        assert _counts(session)["migration_staging"] == 3 and _counts(session)["migration_marks"] == 2
 
 
 def test_the_periodic_job_runs_the_retention(database, tx):
