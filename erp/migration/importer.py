@@ -78,15 +78,22 @@ def run_import(database, run_id: int, *, batch_size: int = BATCH_SIZE, progress=
     return {"imported": imported, "skipped": skipped, "batches": batches}
 
 
-def _refresh_statistics(database, models, *, staged: bool) -> None:
+def _refresh_statistics(database, columns, *, staged: bool) -> None:
     """PostgreSQL plans each lookup from table statistics gathered when the table was small: without a fresh
-    ANALYZE an import of 10^5 rows scans the legacy-id table on every batch (quadratic). The staged rows do
-    not change while they are imported: they are analysed once (`staged`). SQLite needs none."""
+    ANALYZE an import of 10^5 rows scans the legacy-id table on every batch (quadratic). Only the columns the
+    import looks rows up by are analysed (a whole customer table of 10^5 rows: 0.25 s, its keys: 0.07 s), and
+    the staged rows, which do not change while they are imported, once (`staged`). SQLite needs none."""
     with database.transaction() as session:
         if session.bind.dialect.name != "postgresql":
             return
-        for model in (*([MigrationRow] if staged else []), ImportedRow, ExternalRef, *models):
-            session.execute(text(f"ANALYZE {model.__table__.name}"))
+        keys = [*((MigrationRow.run_id, MigrationRow.id) if staged else ()), ImportedRow.row_id,
+                ExternalRef.entity, ExternalRef.external_id, *columns]
+        quote = session.bind.dialect.identifier_preparer.quote
+        tables: dict[str, list[str]] = defaultdict(list)
+        for column in keys:
+            tables[quote(column.table.name)].append(quote(column.name))
+        for table, names in tables.items():
+            session.execute(text(f"ANALYZE {table} ({', '.join(names)})"))
 
 
 def _entity_and_last_batch(database, run_id: int) -> tuple[str, int]:
@@ -568,8 +575,10 @@ def write_opening_balances(session, run: MigrationRun, rows: list[MigrationRow])
 
 
 #: the tables besides the staged rows and legacy ids an entity's import reads back while it writes them
-READS_BACK = {"customers": (Customer,), "contacts": (Contact,), "products": (Product,), "suppliers": (Supplier,),
-              "stock": (StockLevel,)}
+#: the columns each entity's import looks its records up by (analysed as they grow)
+READS_BACK = {"customers": (Customer.code, Customer.tax_number), "contacts": (Customer.code, Contact.id),
+              "products": (Product.sku,), "suppliers": (Supplier.code, Supplier.tax_number),
+              "stock": (StockLevel.product_id, StockLevel.warehouse_id)}
 
 WRITERS = {"customers": write_customers, "contacts": write_contacts, "products": write_products,
            "suppliers": write_suppliers, "stock": write_stock, "sales_orders": write_sales_orders,
