@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
 
 from sqlalchemy import select
 
@@ -380,34 +382,71 @@ class Mapper:
         return TRANSFORMS.get(op) or _unknown(op)
 
     def __call__(self, raw_row: dict) -> tuple[dict, list[dict]]:
-        values, problems = {}, []
-        if raw_row.get(EXTRA_CELLS):
-            problems.append({"field": "", **say("more cells than columns ({cells}): a delimiter inside an unquoted "
-                                                "value?", cells=raw_row[EXTRA_CELLS])})
-        for name, f, source, steps, default, normal in self.plan:
-            if source is not None and source not in raw_row:
-                problems.append({"field": name, **say("the file has no column '{column}'", column=source)})
-            value = raw_row.get(source) if source is not None else None
-            values[name] = self._value(f, value, steps, default, normal, problems)
-        return values, problems
+        return self.rows([raw_row])[0]
 
-    @staticmethod
-    def _value(f: Field, value, steps, default, normal: bool, problems: list):
-        if value is None:
-            return default
-        text = trim(value if isinstance(value, str) else str(value))
-        if len(text) <= _LONGEST_MISSING and text.casefold() in MISSING:
-            return default
-        if steps:
-            for function, step in steps:
-                try:
-                    text = function(text, step)
-                except TransformError as exc:
-                    problems.append({"field": f.name, **exc.reason})
-                    return trim(text)
-            if is_missing(text):
-                return None
-        return text if normal else cleanse(f, text)
+    def rows(self, raw_rows: Sequence[dict]) -> list[tuple[dict, list[dict]]]:
+        """Each raw row's (values, problems), worked out column by column: the trimming and the missing-value
+        check of a column run over all its cells at once, and a text field that is only trimmed needs
+        nothing else (10^6 cells one by one cost about 2 µs each)."""
+        count = len(raw_rows)
+        problems: list[list[dict]] = [[] for _ in range(count)]
+        for i, raw in enumerate(raw_rows):
+            if raw.get(EXTRA_CELLS):
+                problems[i].append({"field": "", **say("more cells than columns ({cells}): a delimiter inside an "
+                                                       "unquoted value?", cells=raw[EXTRA_CELLS])})
+        names, columns = [], []
+        for name, f, source, steps, default, normal in self.plan:
+            names.append(name)
+            if source is None:
+                columns.append(repeat(default, count))
+                continue
+            if not all(map(dict.__contains__, raw_rows, repeat(source))):
+                for i, raw in enumerate(raw_rows):
+                    if source not in raw:
+                        problems[i].append({"field": name, **say("the file has no column '{column}'",
+                                                                 column=source)})
+            texts = _trimmed([raw.get(source) for raw in raw_rows])
+            if steps or not normal:
+                columns.append([default if _missing_text(text) else _transformed(f, text, steps, normal, found)
+                                for text, found in zip(texts, problems, strict=True)])
+            else:  # a text only trimmed
+                columns.append([default if _missing_text(text) else text for text in texts])
+        return [(dict(zip(names, values, strict=True)), found)
+                for values, found in zip(zip(*columns, strict=True) if columns else repeat((), count), problems,
+                                         strict=True)]
+
+
+def _trimmed(cells: list) -> list:
+    """trim() of every cell as text (None stays None). Cells that are all text (a CSV's) are stripped in C, and
+    only when some cell holds spaces inside to collapse is each one looked at."""
+    if not all(type(cell) is str for cell in cells):
+        return [None if cell is None else trim(cell if isinstance(cell, str) else str(cell)) for cell in cells]
+    texts = list(map(str.strip, cells))
+    joined = "\x00".join(texts)
+    if "  " in joined or "\u3000" in joined or "\xa0" in joined or "\t" in joined or "\n" in joined \
+            or "\r" in joined:
+        texts = [text if _PLAIN_SPACING(text) else trim(text) for text in texts]
+    return texts
+
+
+def _missing_text(text: str | None) -> bool:
+    """A trimmed cell that means no value (None, empty, NULL, N/A ...)."""
+    return text is None or len(text) <= _LONGEST_MISSING and text.casefold() in MISSING
+
+
+def _transformed(f: Field, text: str, steps, normal: bool, problems: list):
+    """A trimmed, present value through the field's transforms, then cleansed unless the last one normalised
+    it; a transform that fails adds its problem and leaves the text as it was."""
+    if steps:
+        for function, step in steps:
+            try:
+                text = function(text, step)
+            except TransformError as exc:
+                problems.append({"field": f.name, **exc.reason})
+                return trim(text)
+        if is_missing(text):
+            return None
+    return text if normal else cleanse(f, text)
 
 
 def _unknown(op):

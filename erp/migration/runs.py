@@ -44,7 +44,8 @@ def stage(session, entity_key: str, source: SourceTable, *, mapping: str | None 
     references = References(session, pending_references(session, entity_key))
     names = names_started(entity_key, columns, source.rows, references)  # a large file's, meanwhile
     mapper = Mapper(entity_key, columns, references)
-    mapped = [(row_no, *mapper(raw)) for row_no, raw in source.rows]
+    mapped = [(row_no, values, problems) for (row_no, _), (values, problems)
+              in zip(source.rows, mapper.rows([raw for _, raw in source.rows]), strict=True)]
     checks = FileChecks(session, entity_key, [(row_no, values) for row_no, values, _ in mapped],
                         references=references)
     found = checks.check()

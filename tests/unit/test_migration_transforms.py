@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from erp.migration.mapping import (
+    Mapper,
     TransformError,
     apply,
     map_value,
@@ -123,3 +124,29 @@ def test_a_lookup_without_references_keeps_the_legacy_id():
     values, problems = apply("contacts", {"customer": rule("c", {"op": "lookup", "entity": "customers"})},
                              {"c": " K0001 "})
     assert values["customer"] == "K0001" and problems == []
+
+
+def test_a_whole_file_maps_column_by_column_as_each_row_maps_alone():
+    columns = {"external_id": rule("id"), "name_zh": rule("名称", {"op": "trim"}),
+               "phone": rule("tel", {"op": "trim"}, {"op": "phone_cn"}), "credit_limit": rule("limit", default="0"),
+               "province": rule("省", {"op": "map", "values": "provinces"}), "tier": rule("tier"),
+               "payment_terms_days": rule("t"), "city": rule(None, default="北京")}
+    rows = [{"id": " K1 ", "名称": "北京\u3000 华联  商贸", "tel": "010 8888 6666", "limit": "1,000", "省": "beijing",
+             "tier": "a", "t": "30"},
+            {"id": "K2", "名称": "NULL", "tel": "12 34", "limit": " n/a ", "省": "火星", "tier": "Z", "t": "3.5"},
+            {"id": 3, "名称": None, "tel": 13812345678, "limit": 12.5, "省": " 广东 ", "tier": "c", "t": 60},
+            {"id": "K4", "名称": "\t华信\n", EXTRA_CELLS: "多余"},
+            {"id": "K5", "名称": "  ", "tel": "", "limit": "-", "省": "", "tier": "", "t": ""}]
+    mapper = Mapper("customers", columns)
+    together = mapper.rows(rows)
+    assert together == [mapper(row) for row in rows]
+    assert together == [apply("customers", columns, row) for row in rows]
+    assert [values["name_zh"] for values, _ in together] == ["北京 华联 商贸", None, None, "华信", None]
+    assert together[1][0]["phone"] == "12 34" and together[1][1][0]["field"] == "phone"
+    assert together[2][0]["external_id"] == "3" and together[2][0]["credit_limit"] == "12.5"
+    assert [p["field"] for p in together[3][1]] == ["", "phone", "credit_limit", "province", "tier",
+                                                   "payment_terms_days"]
+    assert all(values["city"] == "北京" for values, _ in together)
+    # only-text files take the fast path, and inner runs of spaces are still collapsed there
+    text_rows = [{k: str(v) for k, v in row.items() if v is not None} for row in rows[:2]]
+    assert mapper.rows(text_rows)[0][0]["name_zh"] == "北京 华联 商贸"
