@@ -267,8 +267,11 @@ def record_satisfaction(session, customer_id: int, *, score: int | None = None, 
     return survey
 
 
+_CUSTOMER_FIELD_SET = frozenset(CUSTOMER_FIELDS)
+
+
 def _customer_values(fields: dict, partial: bool = False) -> dict:
-    unknown = set(fields) - set(CUSTOMER_FIELDS)
+    unknown = fields.keys() - _CUSTOMER_FIELD_SET
     if unknown:
         raise InvalidInput(f"unknown customer fields: {', '.join(sorted(unknown))}")
     values, errors = dict(fields), {}

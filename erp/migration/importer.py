@@ -234,8 +234,9 @@ def _customer_fields(values: dict) -> dict:
     fields = _pick(values, crm.CUSTOMER_FIELDS)
     if isinstance(fields.get("tags"), str):
         fields["tags"] = [t for t in fields["tags"].replace("，", ",").split(",") if t.strip()]
-    if "payment_terms_days" in fields and fields["payment_terms_days"] is not None:
-        fields["payment_terms_days"] = int(Decimal(str(fields["payment_terms_days"])))
+    terms = fields.get("payment_terms_days")
+    if terms is not None and type(terms) is not int:  # staged as a whole number already, unless hand-edited
+        fields["payment_terms_days"] = int(Decimal(str(terms)))
     # missing in the file: keep what the customer has, or the default
     return {name: value for name, value in fields.items() if value is not None}
 
@@ -271,6 +272,10 @@ def write_customers(session, run: MigrationRun, rows: list, *, directory: Custom
     by_tax = {tax: by_code[code] for tax, code in taxes.items() if code in by_code}
     targets, created, result = {}, [], {}
     number, now = directory.number, clock.now()  # one creation time per batch (one transaction)
+
+    def taken(code: str) -> bool:
+        return code in by_code or code in directory.codes
+
     for row, external_id in zip(rows, external_ids, strict=True):
         fields = _customer_fields(row.values)
         existing = by_code.get(known.get(external_id)) or by_tax.get(fields.get("tax_number"))
@@ -279,8 +284,7 @@ def write_customers(session, run: MigrationRun, rows: list, *, directory: Custom
         elif existing is not None:
             crm.update_customer(session, existing.id, by=USER, **fields)
         else:
-            existing = _new_customer(fields, row.values.get("code"), number + len(created) + 1,
-                                     lambda code: code in by_code or code in directory.codes, now)
+            existing = _new_customer(fields, row.values.get("code"), number + len(created) + 1, taken, now)
             created.append(existing)
             if existing["tax_number"]:
                 by_tax[existing["tax_number"]] = existing
@@ -304,7 +308,7 @@ def write_customers(session, run: MigrationRun, rows: list, *, directory: Custom
 
 def _new_customer(fields: dict, code, number: int, taken, now) -> dict:
     """The row of a new customer, checked by crm's own rules (crm._customer_values)."""
-    values = crm._customer_values({"name_zh": fields.pop("name_zh", None), **fields})
+    values = crm._customer_values(fields)
     code = str(code).strip().upper() if code else f"C-{number:06d}"
     if taken(code):
         raise Conflict(f"customer code {code} is taken")
