@@ -1,8 +1,6 @@
 """The Alembic migrations build exactly the schema the models declare, on both databases."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -12,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 from core.db import Base
 from core.migrate import alembic_config, upgrade
 from erp.schema import all_models
-from tests.conftest import PG_URL
+from tests.conftest import scratch_postgres
 
 
 def test_migrations_match_the_models(database):
@@ -28,14 +26,8 @@ def fresh_url(database, tmp_path):
     if database.is_sqlite:
         yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
         return
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield admin.url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres("test") as url:
+        yield url
 
 
 def test_0024_moves_the_import_marks_to_their_own_table_and_back(fresh_url):

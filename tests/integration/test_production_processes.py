@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from core import db
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 from erp import cli
 from tests.bpmn_text import HEAD
-from tests.conftest import PG_URL, ROOT
+from tests.conftest import ROOT, scratch_postgres
 
 INSTANCES = 40
 THREADS = 8
@@ -62,14 +62,8 @@ def production_url(database_url):
     """A new, empty PostgreSQL database of its own (dropped afterwards)."""
     if database_url.startswith("sqlite"):
         pytest.skip("the production shape is many processes on one PostgreSQL; SQLite has one writer at a time")
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"prod_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield admin.url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres("prod") as url:
+        yield url
 
 
 def erp(url: str, *args: str) -> str:
