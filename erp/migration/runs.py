@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections import Counter
+from contextlib import nullcontext
 
 from sqlalchemy import select, update
 
@@ -15,6 +16,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from erp.migration.entities import entity
 from erp.migration.mapping import Mapper, References, auto_mapping, checked_columns, find_mapping
 from erp.migration.models import MigrationRow, MigrationRun
+from erp.migration.similar_names import InSecondProcess
 from erp.migration.sources import EXTRA_CELLS, SourceTable
 from erp.migration.validation import FileChecks, names_started, pending_references, status_of
 
@@ -42,17 +44,24 @@ def stage(session, entity_key: str, source: SourceTable, *, mapping: str | None 
         raise InvalidInput("no column of the file matches a field; map the columns or use the template",
                            {"columns": [f"recognised none of {', '.join(source.columns)}"]})
     references = References(session, pending_references(session, entity_key))
-    names = names_started(entity_key, columns, source.rows, references)  # a large file's, meanwhile
-    mapper = Mapper(entity_key, columns, references)
-    mapped = [(row_no, values, problems) for (row_no, _), (values, problems)
-              in zip(source.rows, mapper.rows([raw for _, raw in source.rows]), strict=True)]
-    checks = FileChecks(session, entity_key, [(row_no, values) for row_no, values, _ in mapped],
-                        references=references)
-    found = checks.check()
     run = MigrationRun(entity=entity_key, mapping_id=mapping_id, mapping=columns,
                        source_name=(source_name or f"upload.{source.kind}")[:500], source_kind=source.kind,
                        encoding=source.encoding, delimiter=source.delimiter, status="validated",
                        created_at=clock.now(), created_by=by, imported=0)
+    names = names_started(entity_key, columns, source.rows, references)  # a large file's, meanwhile
+    with names or nullcontext():
+        _stage_rows(session, run, source, columns, references, names)
+    return run
+
+
+def _stage_rows(session, run: MigrationRun, source: SourceTable, columns: dict, references: References,
+                names: InSecondProcess | None) -> None:
+    mapper = Mapper(run.entity, columns, references)
+    mapped = [(row_no, values, problems) for (row_no, _), (values, problems)
+              in zip(source.rows, mapper.rows([raw for _, raw in source.rows]), strict=True)]
+    checks = FileChecks(session, run.entity, [(row_no, values) for row_no, values, _ in mapped],
+                        references=references)
+    found = checks.check()
     session.add(run)
     session.flush()
     merged = [_merged(problems, reasons) for (_, _, problems), reasons in zip(mapped, found, strict=True)]
@@ -69,7 +78,6 @@ def stage(session, entity_key: str, source: SourceTable, *, mapping: str | None 
     counts = Counter(statuses)
     run.total, run.ok, run.warnings, run.errors = len(statuses), counts["ok"], counts["warning"], counts["error"]
     session.flush()
-    return run
 
 
 def _amend(session, run: MigrationRun, rows: dict[int, tuple[str, list[dict]]]) -> None:

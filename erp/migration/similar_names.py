@@ -193,17 +193,33 @@ class InSecondProcess:
             pass
 
     def result(self) -> KeysAndEarlier:
-        if self._process is not None:
-            out = self._process.stdout.read()  # its stderr is only a traceback, read after
-            err = self._process.stderr.read()
-            self._process.wait()
-            self._process.stdout.close()
-            self._process.stderr.close()
-            if self._process.returncode == 0:
+        process, self._process = self._process, None
+        if process is not None:
+            with process.stdout, process.stderr:
+                out = process.stdout.read()  # its stderr is only a traceback, read after
+                err = process.stderr.read()
+            process.wait()
+            if process.returncode == 0:
                 return pickle.loads(out)  # noqa: S301 - written by our own child process, through its pipe
             log.warning("similar names worked out here: the second process failed (exit %s): %s",
-                        self._process.returncode, err.decode(errors="replace")[-2000:])
+                        process.returncode, err.decode(errors="replace")[-2000:])
         return keys_and_earlier(self.names)
+
+    def close(self) -> None:
+        """Stop the second process if its answer was never asked for (the dry run failed meanwhile): it would
+        otherwise wait forever to write it."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait()
+            process.stdout.close()
+            process.stderr.close()
+
+    def __enter__(self) -> InSecondProcess:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
 
 
 class Here:

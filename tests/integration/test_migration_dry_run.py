@@ -144,3 +144,19 @@ def test_a_large_files_names_checked_in_a_second_process_give_the_same_rows(tx, 
     line = [row_no for row_no, _, _, _ in here]  # a multi-line address takes two lines of the file
     assert similar[30] == [f"a similar name is on row {line[10]}"]
     assert similar[40] == [f"a similar name is on row {line[20]}"]
+
+
+def test_a_dry_run_that_fails_stops_its_second_process(tx, monkeypatch):
+    started = []
+    monkeypatch.setattr(validation, "SECOND_PROCESS_FROM", 10)
+    monkeypatch.setattr(validation, "InSecondProcess",
+                        lambda names: started.append(similar_names.InSecondProcess(names)) or started[-1])
+
+    def broken(*_args):
+        raise InvalidInput("the disk is full")
+
+    monkeypatch.setattr(runs, "insert_rows", broken)
+    with pytest.raises(InvalidInput, match="disk is full"):
+        staged(tx, csv_bytes(customer_rows(20)))
+    [job] = started
+    assert job._process is None  # stopped and reaped, not left waiting to write its answer

@@ -122,3 +122,12 @@ def test_when_the_second_process_fails_the_names_are_worked_out_here(monkeypatch
     monkeypatch.setattr(similar_names.sys, "executable", "/nonexistent/python")  # cannot start at all
     assert InSecondProcess(names).result() == expected
     assert "no second process" in caplog.text
+
+
+def test_a_second_process_whose_answer_is_not_wanted_is_stopped():
+    job = InSecondProcess(_names(20_000, seed=17))
+    process = job._process
+    job.close()
+    assert process.returncode is not None and process.stdout.closed
+    job.close()  # twice is harmless
+    assert job.result() == keys_and_earlier(job.names)  # asked after all: worked out here
