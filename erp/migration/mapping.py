@@ -394,26 +394,43 @@ class Mapper:
             if raw.get(EXTRA_CELLS):
                 problems[i].append({"field": "", **say("more cells than columns ({cells}): a delimiter inside an "
                                                        "unquoted value?", cells=raw[EXTRA_CELLS])})
-        names, columns = [], []
-        for name, f, source, steps, default, normal in self.plan:
-            names.append(name)
-            if source is None:
-                columns.append(repeat(default, count))
-                continue
-            if not all(map(dict.__contains__, raw_rows, repeat(source))):
-                for i, raw in enumerate(raw_rows):
-                    if source not in raw:
-                        problems[i].append({"field": name, **say("the file has no column '{column}'",
-                                                                 column=source)})
-            texts = _trimmed([raw.get(source) for raw in raw_rows])
-            if steps or not normal:
-                columns.append([default if _missing_text(text) else _transformed(f, text, steps, normal, found)
-                                for text, found in zip(texts, problems, strict=True)])
-            else:  # a text only trimmed
-                columns.append([default if _missing_text(text) else text for text in texts])
+        columns = [self._column(entry, raw_rows, problems) for entry in self.plan]
+        names = [entry[0] for entry in self.plan]
         return [(dict(zip(names, values, strict=True)), found)
                 for values, found in zip(zip(*columns, strict=True) if columns else repeat((), count), problems,
                                          strict=True)]
+
+    def values_of(self, name: str, raw_rows: Sequence[dict]) -> list:
+        """One field's values for every raw row, as rows() gives them (without the problems met)."""
+        entry = next((entry for entry in self.plan if entry[0] == name), None)
+        if entry is None:
+            return [None] * len(raw_rows)
+        return self._column(entry, raw_rows, _Discarded())
+
+    @staticmethod
+    def _column(entry: tuple, raw_rows: Sequence[dict], problems) -> list:
+        name, f, source, steps, default, normal = entry
+        if source is None:
+            return [default] * len(raw_rows)
+        if not all(map(dict.__contains__, raw_rows, repeat(source))):
+            for i, raw in enumerate(raw_rows):
+                if source not in raw:
+                    problems[i].append({"field": name, **say("the file has no column '{column}'", column=source)})
+        texts = _trimmed([raw.get(source) for raw in raw_rows])
+        if steps or not normal:
+            return [default if _missing_text(text) else _transformed(f, text, steps, normal, found)
+                    for text, found in zip(texts, problems)]  # noqa: B905 - _Discarded has no end
+        return [default if _missing_text(text) else text for text in texts]  # a text only trimmed
+
+
+class _Discarded:
+    """Stands for the rows' problem lists where only values are wanted: every row's problems go nowhere."""
+
+    def __getitem__(self, _index: int) -> list:
+        return []
+
+    def __iter__(self):
+        return iter(list, None)
 
 
 def _trimmed(cells: list) -> list:

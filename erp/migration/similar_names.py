@@ -24,6 +24,7 @@ import logging
 import pickle
 import subprocess
 import sys
+import threading
 from collections import Counter, deque
 from collections.abc import Sequence
 from difflib import SequenceMatcher
@@ -173,9 +174,10 @@ class InSecondProcess:
     """keys_and_earlier(names) worked out by a second Python process (`python -m erp.migration.similar_names`)
     while this one maps and checks the rest of a large file: on a machine with two cores or more a file's
     similar names then cost about nothing of the dry run's time (10^5 names: about 5 s). The names go to it
-    pickled through its stdin (written at once: a thread writing while this one computes would wait for the
-    GIL between small writes), the answer comes back through its stdout when asked for. If the second process
-    cannot start or fails, the answer is worked out here; the result is the same."""
+    pickled through its stdin, written by a thread in one call (the pipe takes 64 KB at a time, and the thread
+    needs the GIL only between those; subprocess's communicate() writes 512 bytes at a time and kept the
+    second process waiting for seconds), and the answer comes back through its stdout when asked for. If the
+    second process cannot start or fails, the answer is worked out here; the result is the same."""
 
     def __init__(self, names: Sequence[str]):
         self.names = list(names)
@@ -186,15 +188,21 @@ class InSecondProcess:
             log.warning("similar names worked out here: no second process (%s)", exc)
             self._process = None
             return
+        self._writer = threading.Thread(target=self._send, args=(pickle.dumps(self.names, pickle.HIGHEST_PROTOCOL),),
+                                        name="similar-names", daemon=True)
+        self._writer.start()
+
+    def _send(self, data: bytes) -> None:
         try:
             with self._process.stdin:
-                self._process.stdin.write(pickle.dumps(self.names, pickle.HIGHEST_PROTOCOL))
+                self._process.stdin.write(data)
         except OSError:  # it died before reading everything: result() reports why
             pass
 
     def result(self) -> KeysAndEarlier:
         process, self._process = self._process, None
         if process is not None:
+            self._writer.join()
             with process.stdout, process.stderr:
                 out = process.stdout.read()  # its stderr is only a traceback, read after
                 err = process.stderr.read()
@@ -211,6 +219,7 @@ class InSecondProcess:
         process, self._process = self._process, None
         if process is not None:
             process.kill()
+            self._writer.join()
             process.wait()
             process.stdout.close()
             process.stderr.close()

@@ -96,8 +96,8 @@ def names_started(entity_key: str, columns: dict, raw_rows: list[tuple[int, dict
     None when validate_rows had better work them out itself."""
     if entity_key not in NAMED or len(raw_rows) < SECOND_PROCESS_FROM:
         return None
-    mapper = Mapper(entity_key, {name: rule for name, rule in columns.items() if name == "name_zh"}, references)
-    return InSecondProcess([_name(mapper(raw)[0]) for _, raw in raw_rows])
+    names = Mapper(entity_key, columns, references).values_of("name_zh", [raw for _, raw in raw_rows])
+    return InSecondProcess([str(name or "") for name in names])
 
 
 def _name(values: dict) -> str:

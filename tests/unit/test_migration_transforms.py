@@ -147,6 +147,9 @@ def test_a_whole_file_maps_column_by_column_as_each_row_maps_alone():
     assert [p["field"] for p in together[3][1]] == ["", "phone", "credit_limit", "province", "tier",
                                                    "payment_terms_days"]
     assert all(values["city"] == "北京" for values, _ in together)
+    for name in columns:  # one field alone, as the similar-name check asks for the names
+        assert mapper.values_of(name, rows) == [values[name] for values, _ in together]
+    assert mapper.values_of("name_en", rows) == [None] * len(rows)
     # only-text files take the fast path, and inner runs of spaces are still collapsed there
     text_rows = [{k: str(v) for k, v in row.items() if v is not None} for row in rows[:2]]
     assert mapper.rows(text_rows)[0][0]["name_zh"] == "北京 华联 商贸"
