@@ -91,9 +91,9 @@ class FileChecks:
 
 def names_started(entity_key: str, columns: dict, raw_rows: list[tuple[int, dict]],
                   references: References | None = None) -> InSecondProcess | None:
-    """For a large file of customers or suppliers: its names mapped (by the mapping's rule for name_zh alone)
-    and their similar-name check started in a second process, for validate_rows to take the result from;
-    None when validate_rows had better work them out itself."""
+    """For a large file of customers or suppliers: its names mapped (name_zh alone) and their similar-name
+    check started in a second process, for FileChecks.similar_names to take the result from; None when that
+    had better work them out itself."""
     if entity_key not in NAMED or len(raw_rows) < SECOND_PROCESS_FROM:
         return None
     names = Mapper(entity_key, columns, references).values_of("name_zh", [raw for _, raw in raw_rows])
