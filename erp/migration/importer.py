@@ -578,7 +578,6 @@ def write_opening_balances(session, run: MigrationRun, rows: list[MigrationRow])
     return result
 
 
-#: the tables besides the staged rows and legacy ids an entity's import reads back while it writes them
 #: the columns each entity's import looks its records up by (analysed as they grow)
 READS_BACK = {"customers": (Customer.code, Customer.tax_number), "contacts": (Customer.code, Contact.id),
               "products": (Product.sku,), "suppliers": (Supplier.code, Supplier.tax_number),

@@ -334,10 +334,7 @@ _LONGEST_MISSING = max(len(word) for word in MISSING)
 
 
 def is_missing(value) -> bool:
-    if value is None:
-        return True
-    text = str(value).strip()
-    return len(text) <= _LONGEST_MISSING and trim(text).casefold() in MISSING
+    return value is None or _missing_text(trim(str(value)))
 
 
 def apply(entity_key: str, columns: dict, raw_row: dict, *, references: References | None = None
@@ -439,9 +436,7 @@ def _trimmed(cells: list) -> list:
     if not all(type(cell) is str for cell in cells):
         return [None if cell is None else trim(cell if isinstance(cell, str) else str(cell)) for cell in cells]
     texts = list(map(str.strip, cells))
-    joined = "\x00".join(texts)
-    if "  " in joined or "\u3000" in joined or "\xa0" in joined or "\t" in joined or "\n" in joined \
-            or "\r" in joined:
+    if not _PLAIN_SPACING("\x00".join(texts)):  # the whole column at once
         texts = [text if _PLAIN_SPACING(text) else trim(text) for text in texts]
     return texts
 
