@@ -4,17 +4,15 @@ commits): a crash or kill leaves no half batch, and running it again continues w
 imported; importing the same data again updates and creates nothing."""
 from __future__ import annotations
 
-import json
 from collections import defaultdict
+from contextlib import nullcontext
 from datetime import date
 from decimal import Decimal
-from operator import itemgetter
-from typing import NamedTuple
 
 from sqlalchemy import func, select, text, update
 
 from core import clock
-from core.bulk import insert_rows, read_rows
+from core.bulk import collector_paused, insert_rows
 from core.errors import Conflict, InvalidInput, NotFound
 from erp.audit.services import record as audit
 from erp.catalog import services as catalog
@@ -26,7 +24,15 @@ from erp.crm.validation import company_name_key
 from erp.finance.services import post_entry, today
 from erp.inventory import services as inventory
 from erp.inventory.models import StockLevel, Warehouse
-from erp.migration.models import BATCH_SIZE, ExternalRef, ImportedRow, MigrationRow, MigrationRun, not_imported
+from erp.migration.models import BATCH_SIZE, ExternalRef, ImportedRow, MigrationRow, MigrationRun
+from erp.migration.staged import (
+    INSERT_COLUMNS,
+    CustomerBatch,
+    CustomerBatches,
+    PreparedCustomer,
+    customer_fields,
+    next_rows,
+)
 from erp.projects import kpis
 from erp.projects.models import Project
 from erp.purchasing import services as purchasing
@@ -55,24 +61,27 @@ def run_import(database, run_id: int, *, batch_size: int = BATCH_SIZE, progress=
     entity, number = _entity_and_last_batch(database, run_id)
     size = 10**9 if entity == "opening_balances" else max(int(batch_size), 1)
     imported = batches = 0
-    memo: dict = {}  # what the batches of this call learn once and share (CustomerDirectory)
-    while stop_after_batches is None or batches < stop_after_batches:
-        try:
-            with database.transaction() as session:
-                done = _import_batch(session, _locked_run(session, run_id), size, number + batches + 1, memo)
-        except (InvalidInput, NotFound, Conflict) as exc:
-            _fail(database, run_id, exc)
-            raise
-        if done is None:
-            break
-        imported, batches = imported + done[0], batches + 1
-        if batches & (batches - 1) == 0 and batches.bit_length() % 2:  # after batch 1, 4, 16, ...: the tables
-            # grew since the planner looked
-            _refresh_statistics(database, READS_BACK.get(entity, ()), staged=batches == 1)
-        if progress is not None:
-            progress(done[1], total)
-    else:  # stopped by stop_after_batches (a test's crash): the run stays "importing"
-        return {"imported": imported, "skipped": skipped, "batches": batches}
+    memo: dict = {}  # what the batches of this call learn once and share (CustomerDirectory, CustomerBatches)
+    if entity == "customers":
+        memo["batches"] = CustomerBatches(database.url, run_id, size, total=total)
+    with collector_paused(), memo.get("batches") or nullcontext():
+        while stop_after_batches is None or batches < stop_after_batches:
+            try:
+                with database.transaction() as session:
+                    done = _import_batch(session, _locked_run(session, run_id), size, number + batches + 1, memo)
+            except (InvalidInput, NotFound, Conflict) as exc:
+                _fail(database, run_id, exc)
+                raise
+            if done is None:
+                break
+            imported, batches = imported + done[0], batches + 1
+            if batches & (batches - 1) == 0 and batches.bit_length() % 2:  # after batch 1, 4, 16, ...: the
+                # tables grew since the planner looked
+                _refresh_statistics(database, READS_BACK.get(entity, ()), staged=batches == 1)
+            if progress is not None:
+                progress(done[1], total)
+        else:  # stopped by stop_after_batches (a test's crash): the run stays "importing"
+            return {"imported": imported, "skipped": skipped, "batches": batches}
     with database.transaction() as session:
         _finish(session, _locked_run(session, run_id))
     return {"imported": imported, "skipped": skipped, "batches": batches}
@@ -116,54 +125,26 @@ def _import_batch(session, run: MigrationRun, size: int, number: int, memo: dict
     """Import the next rows of `run`; (rows imported, rows of the run imported so far) or None when done."""
     if run.status != "importing":
         raise Conflict(f"migration run {run.id} is {run.status}, no longer importing")
-    rows = _next_rows(session, run, size, after=memo.get("after", 0))
-    if not rows:
-        return None
-    # every row up to the last of the first `size` is taken (an order's further lines may follow it)
-    memo["after"] = rows[min(len(rows), size) - 1].id
     if run.entity == "customers":
+        batch = memo["batches"].next(session)
+        if batch is None:
+            return None
         if "customers" not in memo:
             memo["customers"] = CustomerDirectory(session)
-        targets = write_customers(session, run, rows, directory=memo["customers"])
+        rows = batch.rows
+        targets = write_customers(session, run, batch, directory=memo["customers"])
     else:
+        rows = next_rows(session, run.id, run.entity, size, after=memo.get("after", 0))
+        if not rows:
+            return None
+        # every row up to the last of the first `size` is taken (an order's further lines may follow it)
+        memo["after"] = rows[min(len(rows), size) - 1].id
         targets = WRITERS[run.entity](session, run, rows)
     insert_rows(session, ImportedRow.__table__, ("row_id", "batch", "target_id"),
                 [(row.id, number, targets[row.id]) for row in rows])
     run.imported += len(rows)
     run.heartbeat_at = clock.now()
     return len(rows), run.imported
-
-
-class StagedRow(NamedTuple):
-    id: int
-    row_no: int
-    values: dict
-
-
-def _next_rows(session, run: MigrationRun, size: int, *, after: int = 0) -> list[StagedRow]:
-    """The next rows to import: no ORM objects or result rows for 10^5 rows, each value decoded once. Rows are
-    imported in id order, so those up to `after` (the last of this import's previous batch) are done: starting
-    the index scan there skips reading the rows imported before (a resumed import starts at 0 and skips
-    them through their ImportedRow)."""
-    query = (select(MigrationRow.id, MigrationRow.row_no, MigrationRow.values)
-             .where(MigrationRow.run_id == run.id, MigrationRow.status != "error", MigrationRow.id > after,
-                    not_imported(after))
-             .order_by(MigrationRow.id))
-    rows = _staged(session, query.limit(size))
-    if run.entity != "sales_orders" or len(rows) < size:
-        return rows
-    # an order's lines never straddle two batches: take the rest of the lines of the orders begun here
-    orders = {row.values.get("order_external_id") for row in rows}
-    taken = {row.id for row in rows}
-    rest = [row for row in _staged(session, query.where(MigrationRow.id > rows[-1].id))
-            if row.values.get("order_external_id") in orders and row.id not in taken]
-    return rows + rest
-
-
-def _staged(session, query) -> list[StagedRow]:
-    """The (id, row_no, values) rows as the driver returns them; values as JSON text (SQLite) are decoded here."""
-    return [StagedRow(id, row_no, values if isinstance(values, dict) else json.loads(values))
-            for id, row_no, values in read_rows(session, query)]
 
 
 def _fail(database, run_id: int, exc: Exception) -> None:
@@ -230,17 +211,6 @@ def _day(value) -> date | None:
 
 # ---------------------------------------------------------------------- master data
 
-def _customer_fields(values: dict) -> dict:
-    fields = _pick(values, crm.CUSTOMER_FIELDS)
-    if isinstance(fields.get("tags"), str):
-        fields["tags"] = [t for t in fields["tags"].replace("，", ",").split(",") if t.strip()]
-    terms = fields.get("payment_terms_days")
-    if terms is not None and type(terms) is not int:  # staged as a whole number already, unless hand-edited
-        fields["payment_terms_days"] = int(Decimal(str(terms)))
-    # missing in the file: keep what the customer has, or the default
-    return {name: value for name, value in fields.items() if value is not None}
-
-
 class CustomerDirectory:
     """What an import of customers knows of the customers on file: legacy id → code, tax number → code, the
     codes taken and the last C-number. Read once per import and kept up to date by its batches, so a batch
@@ -256,77 +226,75 @@ class CustomerDirectory:
         self.number = _last_customer_number(session)
 
 
-def write_customers(session, run: MigrationRun, rows: list, *, directory: CustomerDirectory | None = None
-                    ) -> dict[int, str]:
+def write_customers(session, run: MigrationRun, batch: CustomerBatch, *,
+                    directory: CustomerDirectory | None = None) -> dict[int, str]:
     """Known legacy ids (or an existing customer with the same tax number) are updated through
-    crm.update_customer. New customers are checked by crm's own rules and created together: create_customer
-    compares each new name with every customer on file, which validation has done for the run already and
-    which would make a large import quadratic."""
+    crm.update_customer. New customers, checked by crm's own rules as the batch was prepared, are created
+    together: create_customer compares each new name with every customer on file, which validation has done
+    for the run already and which would make a large import quadratic."""
     directory = directory or CustomerDirectory(session)
-    external_ids = [_external_id(r) for r in rows]
-    known = {e: directory.refs[e] for e in external_ids if e in directory.refs}
-    taxes = {t: directory.taxes[t] for t in (r.values.get("tax_number") for r, e in zip(rows, external_ids,
-                                                                                       strict=True)
-                                             if e not in known) if t in directory.taxes}
+    rows = batch.rows
+    known = {r.external_id: directory.refs[r.external_id] for r in rows if r.external_id in directory.refs}
+    taxes = {r.tax_number: directory.taxes[r.tax_number] for r in rows
+             if r.external_id not in known and r.tax_number in directory.taxes}
     by_code = {c.code: c for c in _in(session, Customer, Customer.code, {*known.values(), *taxes.values()})}
     by_tax = {tax: by_code[code] for tax, code in taxes.items() if code in by_code}
     targets, created, result = {}, [], {}
     number, now = directory.number, clock.now()  # one creation time per batch (one transaction)
+    staged: dict[int, dict] = {}
 
-    def taken(code: str) -> bool:
-        return code in by_code or code in directory.codes
+    def fields(row: PreparedCustomer) -> dict:  # few rows update or merge: their values are read when met
+        if not staged:
+            staged.update(batch.values_of([r.id for r in rows]))
+        return customer_fields(staged[row.id])
 
-    for row, external_id in zip(rows, external_ids, strict=True):
-        fields = _customer_fields(row.values)
-        existing = by_code.get(known.get(external_id)) or by_tax.get(fields.get("tax_number"))
-        if isinstance(existing, dict):  # created earlier in this batch (the file repeats it): merged
-            _merge_new_customer(existing, fields)
+    for row in rows:
+        existing = by_code.get(known.get(row.external_id)) or by_tax.get(row.tax_number)
+        if isinstance(existing, list):  # created earlier in this batch (the file repeats it): merged
+            _merge_new_customer(existing, fields(row))
         elif existing is not None:
-            crm.update_customer(session, existing.id, by=USER, **fields)
+            crm.update_customer(session, existing.id, by=USER, **fields(row))
         else:
-            existing = _new_customer(fields, row.values.get("code"), number + len(created) + 1, taken, now)
+            code = row.code or f"C-{number + len(created) + 1:06d}"
+            if code in by_code or code in directory.codes:
+                raise Conflict(f"customer code {code} is taken")
+            existing = _new_customer(row, code, now)
             created.append(existing)
-            if existing["tax_number"]:
-                by_tax[existing["tax_number"]] = existing
-        code = existing["code"] if isinstance(existing, dict) else existing.code
+            if existing[_TAX]:
+                by_tax[existing[_TAX]] = existing
+        code, tax = (existing[_CODE], existing[_TAX]) if isinstance(existing, list) else \
+            (existing.code, existing.tax_number)
         by_code[code] = existing
-        targets[external_id] = result[row.id] = code
-        tax = existing["tax_number"] if isinstance(existing, dict) else existing.tax_number
+        targets[row.external_id] = result[row.id] = code
         if tax:
             directory.taxes[tax] = code
     if created:
         # plain rows in one bulk write: the ORM's unit of work costs more than the insert itself here
-        insert_rows(session, Customer.__table__, _CUSTOMER_COLUMNS, map(itemgetter(*_CUSTOMER_COLUMNS), created))
+        insert_rows(session, Customer.__table__, INSERT_COLUMNS, created)
         audit(session, "migration.customers_created", actor=USER, target_type="migration_run", target_id=run.id,
-              after={"codes": [c["code"] for c in created]})
+              after={"codes": [c[_CODE] for c in created]})
     _remember(session, run, "customers", targets, known)
     directory.refs.update(targets)
-    directory.codes.update(c["code"] for c in created)
+    directory.codes.update(c[_CODE] for c in created)
     directory.number = number + len(created)
     return result
 
 
-def _new_customer(fields: dict, code, number: int, taken, now) -> dict:
-    """The row of a new customer, checked by crm's own rules (crm._customer_values)."""
-    values = crm._customer_values(fields)
-    code = str(code).strip().upper() if code else f"C-{number:06d}"
-    if taken(code):
-        raise Conflict(f"customer code {code} is taken")
-    return {**_NEW_CUSTOMER, **values, "code": code, "created_at": now, "created_by": USER,
-            "name_key": company_name_key(values["name_zh"])}
+def _new_customer(prepared: PreparedCustomer, code: str, now) -> list:
+    """A new customer's row (INSERT_COLUMNS) as a list: a later row of the batch may merge into it."""
+    if isinstance(prepared.new, InvalidInput):
+        raise prepared.new
+    return [code, now, USER, *prepared.new]
 
 
-def _merge_new_customer(row: dict, fields: dict) -> None:
-    row.update(crm._customer_values(fields, partial=True))
-    row["name_key"] = company_name_key(row["name_zh"])
+def _merge_new_customer(row: list, fields: dict) -> None:
+    merged = dict(zip(INSERT_COLUMNS, row, strict=True))
+    merged.update(crm._customer_values(fields, partial=True))
+    merged["name_key"] = company_name_key(merged["name_zh"])
+    row[:] = [merged[c] for c in INSERT_COLUMNS]
 
 
-_CUSTOMER_COLUMNS = tuple(c.key for c in Customer.__table__.columns if c.key != "id")
-#: a new customer's row before its values: crm's defaults, every other column empty. Its tags are one list
-#: shared by every row without tags of their own (never changed in place: a merge replaces it), so the bulk
-#: write serialises it once
-_NEW_CUSTOMER = {**dict.fromkeys(_CUSTOMER_COLUMNS), "tier": "C", "credit_limit": Decimal("0.00"),
-                 "payment_terms_days": 30, "active": True, "tags": []}
+_CODE, _TAX = INSERT_COLUMNS.index("code"), INSERT_COLUMNS.index("tax_number")
 
 
 def _last_customer_number(session) -> int:

@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from sqlalchemy import select, update
 
 from core import clock
-from core.bulk import insert_rows, read_rows
+from core.bulk import collector_paused, insert_rows, read_rows
 from core.errors import Conflict, InvalidInput, NotFound
 from erp.migration.entities import entity
 from erp.migration.mapping import Mapper, References, auto_mapping, checked_columns, find_mapping
@@ -48,9 +48,10 @@ def stage(session, entity_key: str, source: SourceTable, *, mapping: str | None 
                        source_name=(source_name or f"upload.{source.kind}")[:500], source_kind=source.kind,
                        encoding=source.encoding, delimiter=source.delimiter, status="validated",
                        created_at=clock.now(), created_by=by, imported=0)
-    names = names_started(entity_key, columns, source.rows, references)  # a large file's, meanwhile
-    with names or nullcontext():
-        _stage_rows(session, run, source, columns, references, names)
+    with collector_paused():
+        names = names_started(entity_key, columns, source.rows, references)  # a large file's, meanwhile
+        with names or nullcontext():
+            _stage_rows(session, run, source, columns, references, names)
     return run
 
 

@@ -20,6 +20,7 @@ Candidates sharing a signature are scored in C by rapidfuzz (its ratio is the sa
 common subsequence, so never below difflib's), and those passing are confirmed with difflib."""
 from __future__ import annotations
 
+import gc
 import logging
 import pickle
 import subprocess
@@ -242,6 +243,7 @@ class Here:
 
 
 def _serve() -> None:
+    gc.disable()  # a process for one bulk job: see core.bulk.collector_paused
     names = pickle.load(sys.stdin.buffer)  # noqa: S301 - from the parent process, through its pipe
     pickle.dump(keys_and_earlier(names), sys.stdout.buffer, pickle.HIGHEST_PROTOCOL)
     sys.stdout.buffer.flush()
