@@ -184,7 +184,7 @@ class CustomerBatches:
         rows = self._ahead.next()
         if rows is None or [row.id for row in rows] != ids:
             if rows is not None:
-                log.info("import of run %s: rows taken meanwhile by another import, read here", self.run_id)
+                log.warning("import of run %s: rows taken meanwhile by another import, read here", self.run_id)
             self.close()
             return None
         return CustomerBatch(rows, lambda wanted: values_of(session, wanted))
@@ -214,6 +214,7 @@ class _Ahead:
 
     def __init__(self, process: subprocess.Popen):
         self.process = process
+        self.finished = False
         # its stderr is read on another thread: a chatty failure must not fill that pipe and stall it
         self._errors: list[bytes] = []
         self._reader = threading.Thread(target=lambda: self._errors.append(process.stderr.read()),
@@ -241,8 +242,10 @@ class _Ahead:
         """Its next batch ([] at the end), or None if it failed (logged)."""
         try:
             # plain tuples through the pipe: unpickling a named tuple calls its __new__ in Python
-            return list(map(PreparedCustomer._make, pickle.load(self.process.stdout)))  # noqa: S301 - written
+            rows = list(map(PreparedCustomer._make, pickle.load(self.process.stdout)))  # noqa: S301 - written
             # by our own child process, through its pipe
+            self.finished = not rows
+            return rows
         except Exception as exc:  # noqa: BLE001 - whatever broke it, the rows are read here instead
             self.close()
             log.warning("import: the second process preparing batches failed (%s), reading them here: %s", exc,
@@ -250,7 +253,13 @@ class _Ahead:
             return None
 
     def close(self) -> None:
+        """Reap it: once it has sent its last batch it is only closing its connection; else it is killed."""
         process = self.process
+        if self.finished:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
         if process.poll() is None:
             process.kill()
         process.wait()
