@@ -3,13 +3,14 @@ ORM exactly as the ORM would have written them — JSON, aware datetimes, amount
 the characters COPY's text format escapes — in the session's transaction, after its pending changes."""
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
-from core.bulk import insert_rows, read_rows
+from core.bulk import collector_paused, insert_rows, read_rows
 from erp.crm.models import Customer
 from erp.migration.models import ExternalRef, ImportedRow, MigrationRow, MigrationRun, not_imported
 
@@ -102,3 +103,23 @@ def test_read_rows_returns_what_the_orm_reads_as_plain_tuples(tx):
         assert plain == [tuple(row) for row in session.execute(query)]
         assert [(code, key) for _, code, key in plain] == [("C-900002", "'2'商贸"), ("C-900004", "'4'商贸")]
         assert all(type(row) is tuple for row in plain)
+
+
+def test_the_collector_is_paused_for_a_bulk_job_and_left_as_it_was_found():
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():  # a job inside another
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), collector_paused():
+        raise ValueError("the job failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # found off (by someone else): left off
+    finally:
+        gc.enable()
