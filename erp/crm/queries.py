@@ -12,6 +12,7 @@ from json import dumps
 from rapidfuzz import fuzz, process
 from sqlalchemy import Text, cast, or_, select
 
+from core import jsontext
 from core.bulk import read_rows
 from core.errors import NotFound
 from erp.crm.models import (
@@ -92,8 +93,11 @@ def search_customers(session, text: str | None = None, *, tag: str | None = None
             conditions.append(Customer.phone.contains(digits, autoescape=True))
         query = query.where(or_(*conditions))
     if tag:
-        # tags are a JSON list: its text holds the tag as a JSON string, quotes included
-        query = query.where(cast(Customer.tags, Text).contains(dumps(tag.strip()), autoescape=True))
+        # tags are a JSON list: its text holds the tag as a JSON string, quotes included; written as UTF-8
+        # (core.jsontext), or \u-escaped by earlier versions
+        text = cast(Customer.tags, Text)
+        query = query.where(or_(*(text.contains(spelling, autoescape=True)
+                                  for spelling in {jsontext.dumps(tag.strip()), dumps(tag.strip())})))
     if tier:
         query = query.where(Customer.tier == tier)
     if rep:

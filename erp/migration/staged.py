@@ -11,7 +11,6 @@ cannot start or fails, the rows are read and prepared here. The result is the sa
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import pickle
 import subprocess
@@ -25,6 +24,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from core import jsontext
 from core.bulk import read_rows
 from core.errors import InvalidInput
 from erp.crm import services as crm
@@ -70,7 +70,7 @@ def _pending(query, run_id: int, after: int):
 
 def _staged(session, query) -> list[StagedRow]:
     """The (id, row_no, values) rows as the driver returns them; values as JSON text (SQLite) are decoded here."""
-    return [StagedRow(id, row_no, values if isinstance(values, dict) else json.loads(values))
+    return [StagedRow(id, row_no, values if isinstance(values, dict) else jsontext.loads(values))
             for id, row_no, values in read_rows(session, query)]
 
 

@@ -2,12 +2,13 @@
 customers, and a customer's detail with its timeline."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from difflib import SequenceMatcher
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from core import clock
 from core.errors import InvalidInput
@@ -163,6 +164,19 @@ def test_customers_are_found_by_name_code_tax_number_phone_tag_tier_and_rep(tx, 
     assert codes("9144030071526726xg", active=False) == ["C-000003"]
     with tx(readonly=True) as session:
         assert [c["code"] for c in queries.customers_of(session, "chenjing")] == ["C-000002"]
+
+
+def test_tags_written_escaped_by_an_earlier_version_are_found_as_well(tx, hualian):
+    with tx() as session:  # json.dumps wrote the tags list as \u-escaped text; core.jsontext writes UTF-8
+        session.execute(text("UPDATE crm_customer SET tags = :tags WHERE id = :id"),
+                        {"tags": json.dumps(["重点客户", "零售"]), "id": hualian})
+        other = customer(session, "上海光明乳业股份有限公司", tags=["重点客户"]).id
+        raw = session.execute(text("SELECT id, CAST(tags AS TEXT) FROM crm_customer")).all()
+    assert {id: "\\u" in str(tags) for id, tags in raw} == {hualian: True, other: False}
+    with tx(readonly=True) as session:
+        assert [c["code"] for c in queries.search_customers(session, tag="重点客户")] == ["C-000001", "C-000002"]
+        assert [c["code"] for c in queries.search_customers(session, tag="零售")] == ["C-000001"]
+        assert session.get(Customer, hualian).tags == ["重点客户", "零售"]
 
 
 def test_the_detail_shows_activities_stage_changes_and_surveys_in_time_order(tx, hualian):
