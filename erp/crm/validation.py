@@ -109,30 +109,34 @@ def company_name_key(name: str) -> str:
     parentheses, legal-form suffixes, spaces and punctuation, and a leading place
     (北京京东世纪贸易有限公司 -> 京东世纪贸易)."""
     text = unicodedata.normalize("NFKC", name or "").lower()
-    text = _PARENTHESISED.sub(lambda m: "" if _is_place(m.group(1)) else m.group(1), text)
+    if "(" in text:
+        text = _PARENTHESISED.sub(lambda m: "" if _is_place(m.group(1)) else m.group(1), text)
     text = text.translate(_NOISE)
-    stripped = True
-    while stripped:
-        stripped = False
+    while text.endswith(COMPANY_SUFFIXES):
         for suffix in COMPANY_SUFFIXES:
             if text.endswith(suffix) and len(text) > len(suffix):
-                text, stripped = text[: -len(suffix)], True
+                text = text[: -len(suffix)]
                 break
+        else:  # only a suffix is left
+            break
     return _without_leading_place(text)
 
 
 def _without_leading_place(text: str) -> str:
-    """北京华联商贸 -> 华联商贸, as 华联商贸（北京） is the same company; a short rest (北京银行) keeps its place."""
+    """北京华联商贸 -> 华联商贸, as 华联商贸（北京） is the same company; a short rest (北京银行) keeps its place.
+    (The text has no spaces left.)"""
     for size in (4, 3, 2):
-        head = text[:size]
-        if _is_place(head) and len(text) - size >= MIN_NAME_WITHOUT_PLACE:
+        if len(text) - size >= MIN_NAME_WITHOUT_PLACE and text[:size] in _PLACE_NAMES:
             return text[size:]
     return text
 
 
+#: the places, and each as a province (省) or a city (市): a key is computed for every row of a large import
+_PLACE_NAMES = frozenset((*PLACES, *(place + "省" for place in PLACES), *(place + "市" for place in PLACES)))
+
+
 def _is_place(text: str) -> bool:
-    text = text.strip()
-    return text in PLACES or (text[-1:] in ("省", "市") and text[:-1] in PLACES)
+    return text.strip() in _PLACE_NAMES
 
 
 def _is_noise(char: str) -> bool:

@@ -112,14 +112,14 @@ class PreparedCustomer(NamedTuple):
 
 def customer_fields(values: dict) -> dict:
     """The staged values crm.create_customer and update_customer take."""
-    fields = {name: values[name] for name in crm.CUSTOMER_FIELDS if name in values}
+    # missing in the file: keep what the customer has, or the default
+    fields = {name: value for name in crm.CUSTOMER_FIELDS if (value := values.get(name)) is not None}
     if isinstance(fields.get("tags"), str):
         fields["tags"] = [t for t in fields["tags"].replace("，", ",").split(",") if t.strip()]
     terms = fields.get("payment_terms_days")
     if terms is not None and type(terms) is not int:  # staged as a whole number already, unless hand-edited
         fields["payment_terms_days"] = int(Decimal(str(terms)))
-    # missing in the file: keep what the customer has, or the default
-    return {name: value for name, value in fields.items() if value is not None}
+    return fields
 
 
 def new_customer(fields: dict) -> tuple:

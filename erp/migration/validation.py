@@ -64,7 +64,7 @@ class FileChecks:
         """The reasons of every row but its similar names: formats, references, duplicates in the file and
         tax numbers and phones of the customers or suppliers on file."""
         spec, rows = self.spec, self.rows
-        found = [_row_reasons(spec, values, self.references) for _, values in rows]
+        found = _reasons(spec, rows, self.references)
         _duplicates_in_file(spec, rows, found)
         if spec.key in NAMED and rows:
             self.existing = _Existing.read(self.session, spec)
@@ -107,60 +107,91 @@ def _name(values: dict) -> str:
 # -- one row ---------------------------------------------------------------------------------------------------
 
 
-def _row_reasons(spec: Entity, values: dict, references: References) -> list[dict]:
-    reasons = []
+def _reasons(spec: Entity, rows: list[tuple[int, dict]], references: References) -> list[list[dict]]:
+    """Every row's reasons of its own (required fields, formats, references, the entity's rules), worked out
+    field by field with each field's check chosen once (10^5 rows of ten fields are 10^6 values)."""
+    found: list[list[dict]] = [[] for _ in rows]
     for f in spec.fields:
-        value = values.get(f.name)
-        if value is None or value == "":
-            if f.required:
-                reasons.append(reason(f.name, "required"))
+        name, kind = f.name, f.kind
+        column = [values.get(name) for _, values in rows]
+        if kind == "text" and not f.required:  # any text will do
             continue
-        if f.kind == "text":  # any text will do
-            continue
-        message = _format_problem(f, value)
-        if message is None and f.kind == "ref":
-            found, level = _reference_problem(f, str(value), references)
-            if found:
-                reasons.append({"field": f.name, "level": level, **found})
-            continue
-        if message:
-            reasons.append({"field": f.name, "level": "error", **message})
-    reasons.extend(_entity_rules(spec, values))
-    return reasons
+        check = None if kind == "text" else _format_check(f)
+        for reasons, value in zip(found, column, strict=True):
+            if value is None or value == "":
+                if f.required:
+                    reasons.append(reason(name, "required"))
+                continue
+            if check is None:
+                continue
+            message = check(value)
+            if message is None and kind == "ref":
+                problem, level = _reference_problem(f, str(value), references)
+                if problem:
+                    reasons.append({"field": name, "level": level, **problem})
+            elif message:
+                reasons.append({"field": name, "level": "error", **message})
+    if spec.key in _RULED:
+        for reasons, (_, values) in zip(found, rows, strict=True):
+            reasons.extend(_entity_rules(spec, values))
+    return found
 
 
-def _format_problem(f: Field, value) -> dict | None:
-    text = str(value)
-    try:
-        if f.kind == "int":
+def _format_check(f: Field):
+    """The function giving a present value's format problem (a message) or None, for the field's kind."""
+    kind = f.kind
+    if kind == "int":
+        def check(value):
             if not isinstance(value, int) or isinstance(value, bool):
-                return say("'{value}' is not a whole number", value=text)
+                return say("'{value}' is not a whole number", value=str(value))
             if f.name == "payment_terms_days" and not 0 <= value <= 365:
                 return say("a whole number of days from 0 to 365")
-        elif f.kind == "money":
-            if to_decimal(text, 2) < 0:
-                return say("an amount cannot be negative")
-        elif f.kind == "decimal":
+            return None
+        return check
+    if kind == "money":
+        return _unless_unread(f, lambda text: say("an amount cannot be negative") if to_decimal(text, 2) < 0 else None)
+    if kind == "decimal":
+        def check_decimal(text):
             number = to_decimal(text, 3)
-            if f.positive and number <= 0:
-                return say("must be more than zero")
-        elif f.kind == "date":
+            return say("must be more than zero") if f.positive and number <= 0 else None
+        return _unless_unread(f, check_decimal)
+    if kind == "date":
+        def check_date(text):
             if not _ISO_DATE.fullmatch(text):
                 return say("'{value}' is not a date (YYYY-MM-DD)", value=text)
             date.fromisoformat(text)
-        elif f.kind == "phone":
-            normalise_phone(text)
-        elif f.kind == "mobile":
-            normalise_mobile(text)
-        elif f.kind == "email" and not is_email(text):
-            return say("'{value}' is not an email address", value=text)
-        elif f.kind == "credit_code":
-            normalise_credit_code(text)
-        elif f.kind == "choice" and text not in (f.choices or ()):
-            return say("'{value}' is not one of {choices}", value=text, choices=", ".join(f.choices or ()))
-    except ValueError as exc:
-        return _value_problem(f, text, exc)
-    return None
+            return None
+        return _unless_unread(f, check_date)
+    if kind in ("phone", "mobile", "credit_code"):
+        normalise = {"phone": normalise_phone, "mobile": normalise_mobile, "credit_code": normalise_credit_code}[kind]
+
+        def check_number(text):
+            normalise(text)  # raises ValueError if it cannot be read
+            return None
+        return _unless_unread(f, check_number)
+    if kind == "email":
+        return lambda value: None if is_email(str(value)) else say("'{value}' is not an email address",
+                                                                   value=str(value))
+    if kind == "choice":
+        choices = f.choices or ()
+        return lambda value: None if str(value) in choices else \
+            say("'{value}' is not one of {choices}", value=str(value), choices=", ".join(choices))
+    return lambda _value: None
+
+
+def _unless_unread(f: Field, check):
+    """check(text) of the value as text, and its ValueError as the problem it names."""
+    def checked(value):
+        text = str(value)
+        try:
+            return check(text)
+        except ValueError as exc:
+            return _value_problem(f, text, exc)
+    return checked
+
+
+#: the entities with rules across a row's fields (_entity_rules)
+_RULED = ("opening_balances", "receivables", "payables")
 
 
 #: what the phone checks of erp.crm say, by kind (their own text names the value in English)
