@@ -5,9 +5,14 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from uuid import UUID
 
+#: the types JSON holds as they are (not their subclasses: a bool is an int, an IntEnum too)
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
 
 def jsonable(value):
     """Decimal → string (money keeps its digits), dates → ISO text, sets/tuples → lists; callables dropped."""
+    if type(value) in _PLAIN:  # most values: as they are, without the checks below
+        return value
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items() if not callable(v)}
     if isinstance(value, (list, tuple, set)):

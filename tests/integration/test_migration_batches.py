@@ -28,6 +28,7 @@ def ahead(monkeypatch):
     """Every customer import prepares its batches ahead from the second; the processes started, in order."""
     started = []
     monkeypatch.setattr(staged, "SECOND_PROCESS_FROM", 1)
+    monkeypatch.setattr(staged, "LEAD_ROWS", 4)
     start = staged._Ahead.start
     monkeypatch.setattr(staged._Ahead, "start",
                         classmethod(lambda cls, *a, **kw: started.append(start(*a, **kw)) or started[-1]))
@@ -63,11 +64,17 @@ def _comparable(new):
     return (type(new).__name__, str(new), new.errors) if isinstance(new, Exception) else new
 
 
-def test_batches_prepared_in_the_second_process_are_those_prepared_here(database, tx, ahead):
+@pytest.mark.parametrize("lead", [4, 5])  # one batch here while the second process starts, or two
+def test_batches_prepared_in_the_second_process_are_those_prepared_here(database, tx, ahead, monkeypatch, lead):
+    monkeypatch.setattr(staged, "LEAD_ROWS", lead)
     run_id = stage(tx, "customers", _rows())
     here = _batches(database, run_id, total=0)
     assert [len(b) for b in here] == [4, 4, 4, 2] and not ahead
+    taken = []
+    take = staged._Ahead.next
+    monkeypatch.setattr(staged._Ahead, "next", lambda self: taken.append(take(self)) or taken[-1])
     assert _batches(database, run_id, total=14) == here
+    assert [len(rows) for rows in taken] == ([4, 4, 2, 0] if lead == 4 else [4, 2, 0])
     assert len(ahead) == 1 and ahead[0].process.returncode == 0  # it ended by itself, after the last batch
 
 
