@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import logging
 import pickle
+import queue
 import subprocess
 import sys
 import threading
@@ -221,16 +222,24 @@ def _has_file(url: str) -> bool:
 
 class _Ahead:
     """The second process: told (url, run id, batch size, after) through its stdin, it writes each batch's
-    prepared rows to its stdout, pickled, and an empty list at the end. The pipe holds little, so it works at
-    most one batch ahead of this process reading them."""
+    prepared rows to its stdout, pickled, and an empty list at the end. A thread here unpickles them as they
+    come, up to BUFFERED batches ahead of the import taking them: it runs while the import's thread is in the
+    database driver's C code, which lets go of the GIL, and the second process goes on with the next batch
+    instead of waiting for the pipe to be read."""
+
+    #: batches unpickled and waiting (a batch of 5,000 customers: about 5 MB)
+    BUFFERED = 2
 
     def __init__(self, process: subprocess.Popen):
         self.process = process
         self.finished = False
+        self._batches: queue.Queue = queue.Queue(maxsize=self.BUFFERED)
+        self._receiver = threading.Thread(target=self._receive, name="import-ahead", daemon=True)
         # its stderr is read on another thread: a chatty failure must not fill that pipe and stall it
         self._errors: list[bytes] = []
         self._reader = threading.Thread(target=lambda: self._errors.append(process.stderr.read()),
                                         name="import-ahead-stderr", daemon=True)
+        self._receiver.start()
         self._reader.start()
 
     @classmethod
@@ -250,19 +259,28 @@ class _Ahead:
             pass
         return ahead
 
+    def _receive(self) -> None:
+        try:
+            while True:
+                # plain tuples through the pipe: unpickling a named tuple calls its __new__ in Python
+                rows = list(map(PreparedCustomer._make, pickle.load(self.process.stdout)))  # noqa: S301 - written
+                # by our own child process, through its pipe
+                self._batches.put(rows)
+                if not rows:
+                    return
+        except Exception as exc:  # noqa: BLE001 - whatever broke it, next() reports it
+            self._batches.put(exc)
+
     def next(self) -> list[PreparedCustomer] | None:
         """Its next batch ([] at the end), or None if it failed (logged)."""
-        try:
-            # plain tuples through the pipe: unpickling a named tuple calls its __new__ in Python
-            rows = list(map(PreparedCustomer._make, pickle.load(self.process.stdout)))  # noqa: S301 - written
-            # by our own child process, through its pipe
-            self.finished = not rows
-            return rows
-        except Exception as exc:  # noqa: BLE001 - whatever broke it, the rows are read here instead
+        rows = self._batches.get()
+        if isinstance(rows, Exception):  # the rows are read here instead
             self.close()
-            log.warning("import: the second process preparing batches failed (%s), reading them here: %s", exc,
+            log.warning("import: the second process preparing batches failed (%s), reading them here: %s", rows,
                         b"".join(self._errors).decode(errors="replace")[-2000:])
             return None
+        self.finished = not rows
+        return rows
 
     def close(self) -> None:
         """Reap it: once it has sent its last batch it is only closing its connection; else it is killed."""
@@ -275,6 +293,12 @@ class _Ahead:
         if process.poll() is None:
             process.kill()
         process.wait()
+        while self._receiver.is_alive():  # it ends at the pipe's end; batches it still holds are dropped
+            try:
+                self._batches.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        self._receiver.join()
         self._reader.join()
         process.stdout.close()
         process.stderr.close()
