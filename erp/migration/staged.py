@@ -229,6 +229,8 @@ class _Ahead:
 
     #: batches unpickled and waiting (a batch of 5,000 customers: about 5 MB)
     BUFFERED = 2
+    #: seconds without a batch after which it is given up (a batch takes it a fraction of a second)
+    SILENT = 300
 
     def __init__(self, process: subprocess.Popen):
         self.process = process
@@ -272,8 +274,11 @@ class _Ahead:
             self._batches.put(exc)
 
     def next(self) -> list[PreparedCustomer] | None:
-        """Its next batch ([] at the end), or None if it failed (logged)."""
-        rows = self._batches.get()
+        """Its next batch ([] at the end), or None if it failed or went silent (logged)."""
+        try:
+            rows = self._batches.get(timeout=self.SILENT)
+        except queue.Empty:
+            rows = TimeoutError(f"no batch for {self.SILENT} s")
         if isinstance(rows, Exception):  # the rows are read here instead
             self.close()
             log.warning("import: the second process preparing batches failed (%s), reading them here: %s", rows,

@@ -132,6 +132,19 @@ def test_when_the_second_process_fails_the_batches_are_read_here(database, tx, a
     assert ("preparing batches failed" if executable == "/bin/false" else "no second process") in caplog.text
 
 
+def test_a_second_process_gone_silent_is_given_up_and_the_batches_are_read_here(database, tx, ahead, monkeypatch,
+                                                                                caplog, tmp_path):
+    silent = tmp_path / "silent-python"
+    silent.write_text("#!/bin/sh\nexec sleep 60\n")
+    silent.chmod(0o755)
+    monkeypatch.setattr(staged.sys, "executable", str(silent))
+    monkeypatch.setattr(staged._Ahead, "SILENT", 0.5)
+    run_id = stage(tx, "customers", customer_rows(10))
+    assert run_import(database, run_id, batch_size=4)["imported"] == 10
+    assert len(_customers(tx)) == 10 and "no batch for 0.5 s" in caplog.text
+    assert ahead[0].process.returncode is not None  # killed and reaped
+
+
 def test_an_import_that_fails_stops_its_second_process(database, tx, ahead, monkeypatch):
     run_id = stage(tx, "customers", customer_rows(20))
     write = importer.write_customers
