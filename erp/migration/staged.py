@@ -7,7 +7,7 @@ process writes the batch before: on a machine with two cores or more, decoding a
 costs the import about nothing (it was about half of it). This process still decides every batch: it reads
 the ids of the rows not yet imported and takes the second process's batch only when it holds exactly those
 rows (another import of the same run may have taken some meanwhile); otherwise, or when the second process
-cannot start or fails, the rows are read and prepared here. The result is the same either way."""
+cannot start, fails or goes silent, the rows are read and prepared here. The result is the same either way."""
 from __future__ import annotations
 
 import gc
